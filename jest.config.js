@@ -1,0 +1,9 @@
+/** Tests are transpiled by swc (no type-check); `npm run typecheck` runs tsc separately. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.tsx?$": ["@swc/jest", { jsc: { target: "es2022" } }] },
+  setupFiles: ["<rootDir>/__tests__/setup-env.ts"],
+  testTimeout: 60000,
+};

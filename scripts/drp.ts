@@ -1,0 +1,29 @@
+/**
+ * drp: the operator CLI of the Disaster Recovery Plan. Each command lives in scripts/commands/
+ * and registers itself here; exit codes: 0 ok, 1 the operation failed (a check, a restore),
+ * 2 bad usage or input.
+ */
+import { Command, CommanderError } from "commander";
+import { failAndExit } from "./lib/cli";
+import { version } from "../package.json";
+
+export function buildProgram(): Command {
+  const program = new Command("drp")
+    .description("LiveStreamSell AI disaster recovery: export, verify, restore, PITR, smoke gate, maintenance page")
+    .version(version)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  // Commands register here, one line each.
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    failAndExit(e);
+  }
+}
+
+if (require.main === module) void main();
