@@ -38,6 +38,13 @@ export const ConfigSchema = z
       /** Kept out of the primary region so failover can read and write state. */
       region: awsRegion,
     }),
+    /** The app's files/images bucket, replicated continuously into the DR bucket. */
+    files: z.strictObject({
+      bucket: bucketName,
+      region: awsRegion,
+      /** Replicated under the same keys; this prefix selects what is replicated ("" = everything). */
+      prefix: z.string().default(""),
+    }),
     app: z.strictObject({
       image: z.string().regex(/^ghcr\.io\/[a-z0-9._/-]+$/, "must be a GHCR repository such as ghcr.io/org/app (no tag)"),
       /** The last stable image, pinned by digest; `-c image=sha256:...` overrides it for one deploy. */
@@ -118,6 +125,8 @@ export const ConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["regions", "storage"], message: `must differ from regions.${k} so the DR copy survives the loss of a compute region` });
     if (c.state.region === r.primary)
       ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must differ from regions.primary: failover has to read and write state while the primary region is down" });
+    if (c.files.region === r.storage)
+      ctx.addIssue({ code: "custom", path: ["files", "region"], message: "must differ from regions.storage: the replica has to be in another region" });
     if (c.app.maxTasks < 5 * c.app.nominalTasks)
       ctx.addIssue({ code: "custom", path: ["app", "maxTasks"], message: `must be at least 5 x app.nominalTasks (${5 * c.app.nominalTasks}) to absorb 5,000 comments/minute` });
     if (c.retention.exportDays <= c.retention.coldAfterDays)
@@ -220,10 +229,12 @@ export interface Deployment {
   readonly poolOrder: readonly { role: RegionRole; region: string }[];
   /** The image reference every compute region runs. */
   readonly image: string;
-  /** Desired task count for a compute region. */
-  desiredTasks(role: RegionRole): number;
+  /** Whether a compute region serves (the other one is pilot light). */
+  isActive(role: RegionRole): boolean;
   /** Hostname of a compute region's origin (the ALB behind Cloudflare). */
   originHostname(role: RegionRole): string;
+  /** Hostname that always serves the maintenance page (the load balancer's fallback origin). */
+  readonly maintenanceHostname: string;
 }
 
 export function resolveDeployment(config: DrpConfig, context: DeployContext): Deployment {
@@ -236,7 +247,8 @@ export function resolveDeployment(config: DrpConfig, context: DeployContext): De
     standbyRegion: config.regions[other],
     poolOrder: [context.region, other].map((role) => ({ role, region: config.regions[role] })),
     image,
-    desiredTasks: (role) => (role === context.region ? config.app.nominalTasks : 0),
+    isActive: (role) => role === context.region,
     originHostname: (role) => `origin-${config.regions[role]}.${config.edge.zoneName}`,
+    maintenanceHostname: `maintenance.${config.edge.zoneName}`,
   };
 }

@@ -57,11 +57,11 @@ describe("deploy context", () => {
     expect(() => parseContext({ image: "latest" })).toThrow("use image=sha256:<64 hex digits>");
   });
 
-  it("puts the serving region first in the pool order and gives the standby no tasks", () => {
+  it("puts the serving region first in the pool order and marks only it active", () => {
     const d = resolveDeployment(loadConfig(), parseContext({ region: "secondary" }));
     expect(d.poolOrder.map((p) => p.region)).toEqual(["us-east-2", "sa-east-1"]);
-    expect(d.desiredTasks("secondary")).toBe(2);
-    expect(d.desiredTasks("primary")).toBe(0);
+    expect(d.isActive("secondary")).toBe(true);
+    expect(d.isActive("primary")).toBe(false);
   });
 
   it("pins the image by digest, overridable per deploy", () => {

@@ -1,0 +1,86 @@
+/**
+ * Alerting: where alarms go. One SNS topic per region that has alarms (CloudWatch can only notify a
+ * topic in its own region), each subscribed to PagerDuty's CloudWatch integration (which opens and
+ * resolves incidents from ALARM/OK), and one Slack channel (AWS Chatbot) subscribed to all of them.
+ * The PagerDuty integration URL is read from Secrets Manager at deploy time: it is a credential and never
+ * appears in the synthesized configuration.
+ */
+import { Construct } from "constructs";
+import { DataAwsSecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret-version";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { ChatbotSlackChannelConfiguration } from "@cdktf/provider-aws/lib/chatbot-slack-channel-configuration";
+import { serviceRole } from "../iam";
+
+export interface AlertingProps {
+  /** Prefix for topic and configuration names. */
+  readonly name: string;
+  /** Regions that need a topic. */
+  readonly regions: readonly string[];
+  /** Secret with the PagerDuty CloudWatch integration URL, and the region it lives in. */
+  readonly pagerdutySecretName: string;
+  readonly secretRegion: string;
+  readonly slackWorkspaceId: string;
+  readonly slackChannelId: string;
+}
+
+export class Alerting extends Construct {
+  private readonly topics = new Map<string, SnsTopic>();
+
+  constructor(scope: Construct, id: string, props: AlertingProps) {
+    super(scope, id);
+    const regions = [...new Set(props.regions)];
+    const pagerduty = new DataAwsSecretsmanagerSecretVersion(this, "pagerduty-url", {
+      region: props.secretRegion,
+      secretId: props.pagerdutySecretName,
+    });
+    for (const region of regions) {
+      const topic = new SnsTopic(this, `topic-${region}`, { region, name: `${props.name}-alerts`, kmsMasterKeyId: "alias/aws/sns" });
+      new SnsTopicPolicy(this, `topic-${region}-policy`, {
+        region,
+        arn: topic.arn,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "AlarmsAndEventsPublish",
+              Effect: "Allow",
+              Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+              Action: "sns:Publish",
+              Resource: topic.arn,
+            },
+          ],
+        }),
+      });
+      new SnsTopicSubscription(this, `topic-${region}-pagerduty`, {
+        region,
+        topicArn: topic.arn,
+        protocol: "https",
+        endpoint: pagerduty.secretString,
+        endpointAutoConfirms: true,
+      });
+      this.topics.set(region, topic);
+    }
+    const chatbotRole = serviceRole(this, "slack-role", {
+      name: `${props.name}-slack-alerts`,
+      service: "chatbot.amazonaws.com",
+      statements: [{ Sid: "ReadAlarmContext", Action: ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"], Resource: "*" }],
+    });
+    new ChatbotSlackChannelConfiguration(this, "slack", {
+      configurationName: `${props.name}-alerts`,
+      iamRoleArn: chatbotRole.arn,
+      slackTeamId: props.slackWorkspaceId,
+      slackChannelId: props.slackChannelId,
+      snsTopicArns: [...this.topics.values()].map((t) => t.arn),
+      loggingLevel: "ERROR",
+    });
+  }
+
+  /** ARN of the alert topic in a region given at construction. */
+  topicArn(region: string): string {
+    const topic = this.topics.get(region);
+    if (!topic) throw new Error(`${this.node.path}: no alert topic in ${region}; add it to the regions prop`);
+    return topic.arn;
+  }
+}

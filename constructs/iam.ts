@@ -1,0 +1,38 @@
+/** The one way this project declares an IAM role: a trust for one AWS service and one inline policy. */
+import { Construct } from "constructs";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+
+export interface PolicyStatement {
+  readonly Sid?: string;
+  readonly Effect?: "Allow" | "Deny";
+  readonly Action: string | readonly string[];
+  readonly Resource: string | readonly string[];
+  readonly Condition?: Record<string, Record<string, string | readonly string[]>>;
+}
+
+export interface ServiceRoleProps {
+  /** Role name (IAM is global: include the region where the same role exists per region). */
+  readonly name: string;
+  /** Service principal allowed to assume the role, such as ecs-tasks.amazonaws.com. */
+  readonly service: string;
+  /** The role's only permissions; an empty list makes a role with no permissions. */
+  readonly statements: readonly PolicyStatement[];
+}
+
+export function serviceRole(scope: Construct, id: string, props: ServiceRoleProps): IamRole {
+  return new IamRole(scope, id, {
+    name: props.name,
+    assumeRolePolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: props.service }, Action: "sts:AssumeRole" }],
+    }),
+    inlinePolicy: props.statements.length
+      ? [
+          {
+            name: "least-privilege",
+            policy: JSON.stringify({ Version: "2012-10-17", Statement: props.statements.map((s) => ({ Effect: "Allow", ...s })) }),
+          },
+        ]
+      : undefined,
+  });
+}

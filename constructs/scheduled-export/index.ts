@@ -1,0 +1,186 @@
+/**
+ * ScheduledExport: the weekly logical export of the database into the DR bucket. EventBridge Scheduler
+ * runs `drp export` as a Fargate task (retries, then a dead-letter queue), with a task role that may only
+ * write new objects under the exports prefix (no delete, no overwrite of other keys). Failure pages the
+ * on-call twice over: a task that stops with a non-zero exit code, and a schedule that could not even
+ * start the task (dead-letter queue not empty).
+ */
+import { Construct } from "constructs";
+import { DataAwsSecretsmanagerSecret } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
+import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { serviceRole } from "../iam";
+import { Network } from "../network";
+
+export interface ScheduledExportProps {
+  readonly name: string;
+  readonly region: string;
+  /** Export job image pinned by digest (entrypoint `drp`). */
+  readonly image: string;
+  /** EventBridge Scheduler expression, evaluated in UTC. */
+  readonly schedule: string;
+  readonly bucketName: string;
+  readonly bucketArn: string;
+  readonly bucketKeyArn: string;
+  /** Key prefix the job may write under, ending in "/". */
+  readonly prefix: string;
+  /** Tables whose row counts go into the manifest. */
+  readonly criticalTables: readonly string[];
+  /** Secret holding DATABASE_URL, in this region. */
+  readonly databaseUrlSecretName: string;
+  /** SNS topic in this region for failures. */
+  readonly alarmTopicArn: string;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** @default "10.30.0.0/24" */
+  readonly vpcCidr?: string;
+  /** Scheduler retries after a failed start. @default 3 */
+  readonly retryAttempts?: number;
+}
+
+export class ScheduledExport extends Construct {
+  readonly schedule: SchedulerSchedule;
+  readonly taskDefinition: EcsTaskDefinition;
+  readonly deadLetterQueue: SqsQueue;
+
+  constructor(scope: Construct, id: string, props: ScheduledExportProps) {
+    super(scope, id);
+    const { region, name } = props;
+    if (!props.prefix.endsWith("/")) throw new Error(`${this.node.path}: prefix "${props.prefix}" must end with "/"`);
+
+    const network = new Network(this, "network", { name: `${name}-export`, region, cidr: props.vpcCidr ?? "10.30.0.0/24" });
+    const egressOnly = new SecurityGroup(this, "task-sg", {
+      region,
+      name: `${name}-export`,
+      description: "Export job: outbound only (database and S3)",
+      vpcId: network.vpc.id,
+      egress: [{ fromPort: 0, toPort: 0, protocol: "-1", cidrBlocks: ["0.0.0.0/0"] }],
+    });
+    const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}-export`, retentionInDays: props.logRetentionDays ?? 30 });
+    const cluster = new EcsCluster(this, "cluster", { region, name: `${name}-export` });
+    const dbSecret = new DataAwsSecretsmanagerSecret(this, "database-url", { region, name: props.databaseUrlSecretName });
+
+    const executionRole = serviceRole(this, "execution-role", {
+      name: `${name}-export-execution`,
+      service: "ecs-tasks.amazonaws.com",
+      statements: [
+        { Sid: "ReadDatabaseUrl", Action: "secretsmanager:GetSecretValue", Resource: dbSecret.arn },
+        { Sid: "WriteLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logs.arn}:*` },
+      ],
+    });
+    const exportsArn = `${props.bucketArn}/${props.prefix}*`;
+    const taskRole = serviceRole(this, "task-role", {
+      name: `${name}-export-task`,
+      service: "ecs-tasks.amazonaws.com",
+      statements: [
+        // Multipart upload needs Put + Abort (AbortMultipartUpload discards unfinished parts, never a stored object).
+        { Sid: "WriteExports", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetObject", "s3:GetObjectRetention"], Resource: exportsArn },
+        { Sid: "ReadLockConfig", Action: ["s3:GetBucketObjectLockConfiguration"], Resource: props.bucketArn },
+        { Sid: "EncryptExports", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: props.bucketKeyArn },
+      ],
+    });
+    this.taskDefinition = new EcsTaskDefinition(this, "task", {
+      region,
+      family: `${name}-export`,
+      requiresCompatibilities: ["FARGATE"],
+      networkMode: "awsvpc",
+      cpu: "1024",
+      memory: "2048",
+      executionRoleArn: executionRole.arn,
+      taskRoleArn: taskRole.arn,
+      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+      ephemeralStorage: { sizeInGib: 21 },
+      containerDefinitions: JSON.stringify([
+        {
+          name: "export",
+          image: props.image,
+          essential: true,
+          command: ["export", "--json"],
+          environment: [
+            { name: "DRP_EXPORT_BUCKET", value: props.bucketName },
+            { name: "DRP_EXPORT_PREFIX", value: props.prefix },
+            { name: "DRP_CRITICAL_TABLES", value: props.criticalTables.join(",") },
+            { name: "AWS_REGION", value: region },
+          ],
+          secrets: [{ name: "DATABASE_URL", valueFrom: dbSecret.arn }],
+          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": logs.name, "awslogs-region": region, "awslogs-stream-prefix": "export" } },
+        },
+      ]),
+    });
+
+    this.deadLetterQueue = new SqsQueue(this, "dead-letters", {
+      region,
+      name: `${name}-export-dead-letters`,
+      messageRetentionSeconds: 14 * 24 * 3600,
+      sqsManagedSseEnabled: true,
+    });
+    const schedulerRole = serviceRole(this, "scheduler-role", {
+      name: `${name}-export-scheduler`,
+      service: "scheduler.amazonaws.com",
+      statements: [
+        { Sid: "RunExportTask", Action: "ecs:RunTask", Resource: this.taskDefinition.arnWithoutRevision, Condition: { ArnLike: { "ecs:cluster": cluster.arn } } },
+        { Sid: "PassTaskRoles", Action: "iam:PassRole", Resource: [executionRole.arn, taskRole.arn] },
+        { Sid: "DeadLetter", Action: "sqs:SendMessage", Resource: this.deadLetterQueue.arn },
+      ],
+    });
+    this.schedule = new SchedulerSchedule(this, "schedule", {
+      region,
+      name: `${name}-weekly-export`,
+      description: "Weekly export of the database to the independent DR bucket",
+      scheduleExpression: props.schedule,
+      scheduleExpressionTimezone: "UTC",
+      flexibleTimeWindow: { mode: "OFF" },
+      target: {
+        arn: cluster.arn,
+        roleArn: schedulerRole.arn,
+        ecsParameters: {
+          taskDefinitionArn: this.taskDefinition.arnWithoutRevision,
+          launchType: "FARGATE",
+          taskCount: 1,
+          networkConfiguration: { subnets: network.publicSubnetIds, securityGroups: [egressOnly.id], assignPublicIp: true },
+        },
+        retryPolicy: { maximumRetryAttempts: props.retryAttempts ?? 3, maximumEventAgeInSeconds: 6 * 3600 },
+        deadLetterConfig: { arn: this.deadLetterQueue.arn },
+      },
+    });
+
+    new CloudwatchMetricAlarm(this, "not-started-alarm", {
+      region,
+      alarmName: `${name}-export-not-started`,
+      alarmDescription: "The weekly export could not be started (scheduler dead-letter queue is not empty).",
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: this.deadLetterQueue.name },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: [props.alarmTopicArn],
+      okActions: [props.alarmTopicArn],
+    });
+    const failed = new CloudwatchEventRule(this, "failed-rule", {
+      region,
+      name: `${name}-export-failed`,
+      description: "The export task stopped with a non-zero exit code",
+      eventPattern: JSON.stringify({
+        source: ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        detail: {
+          clusterArn: [cluster.arn],
+          lastStatus: ["STOPPED"],
+          containers: { name: ["export"], exitCode: [{ "anything-but": 0 }] },
+        },
+      }),
+    });
+    new CloudwatchEventTarget(this, "failed-target", { region, rule: failed.name, arn: props.alarmTopicArn, targetId: "alerts" });
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The plan's stacks for one deployment. Normal operation (region=primary) declares everything; failover
+ * (region=secondary) declares only what a failover touches, so `cdktf deploy -c region=secondary` cannot
+ * reach the primary region: the secondary compute and the edge, neither of which reads another stack.
+ */
+import { Construct } from "constructs";
+import type { Deployment } from "../constructs/config";
+import { ComputeStack } from "./compute";
+import { EdgeStack } from "./edge";
+import { ExportStack } from "./export";
+import { MonitoringStack } from "./monitoring";
+import { StateStack } from "./state";
+import { StorageStack } from "./storage";
+import type { DrpStack } from "./drp-stack";
+
+export function defineStacks(app: Construct, deployment: Deployment): DrpStack[] {
+  if (deployment.context.region === "secondary") {
+    return [new ComputeStack(app, deployment, "secondary"), new EdgeStack(app, deployment)];
+  }
+  const state = new StateStack(app, deployment);
+  const monitoring = new MonitoringStack(app, deployment);
+  const storage = new StorageStack(app, deployment, monitoring.alerting);
+  const exportJob = new ExportStack(app, deployment, storage.drBucket, monitoring.alerting);
+  const primary = new ComputeStack(app, deployment, "primary");
+  const secondary = new ComputeStack(app, deployment, "secondary");
+  const edge = new EdgeStack(app, deployment);
+  // The secondary reads the replica of the pull secret that the storage stack declares.
+  for (const s of [primary, secondary, edge]) s.addDependency(storage);
+  return [state, monitoring, storage, exportJob, primary, secondary, edge];
+}
