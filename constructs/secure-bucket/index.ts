@@ -4,7 +4,6 @@
  * each with an explicit filter (rules without one are deprecated by the AWS provider).
  */
 import { Construct } from "constructs";
-import { Lazy } from "cdktf";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
@@ -53,10 +52,13 @@ export class SecureBucket extends Construct {
   readonly key: KmsKey;
   readonly versioning: S3BucketVersioningA;
   private readonly rules: LifecycleRule[] = [];
+  private readonly region: string;
+  private lifecycle?: S3BucketLifecycleConfiguration;
 
   constructor(scope: Construct, id: string, props: SecureBucketProps) {
     super(scope, id);
     const { region } = props;
+    this.region = region;
     const errors = validateProps(props);
     if (errors.length) throw new Error(`${this.node.path}: ${errors.join("; ")}`);
 
@@ -117,15 +119,9 @@ export class SecureBucket extends Construct {
         dependsOn: [this.versioning],
       });
     }
-    new S3BucketLifecycleConfiguration(this, "lifecycle", {
-      region,
-      bucket,
-      rule: Lazy.anyValue({ produce: () => this.rules.map(renderRule) }) as unknown as S3BucketLifecycleConfigurationRule[],
-      dependsOn: [this.versioning],
-    });
   }
 
-  /** Adds a lifecycle rule; rules render at synth in the order added. */
+  /** Adds a lifecycle rule (rules apply in the order added); the configuration exists once a rule does. */
   addLifecycleRule(rule: LifecycleRule): this {
     if (this.rules.some((r) => r.id === rule.id)) throw new Error(`${this.node.path}: duplicate lifecycle rule id "${rule.id}"`);
     if ((rule.transitionTo === undefined) !== (rule.transitionAfterDays === undefined))
@@ -133,6 +129,15 @@ export class SecureBucket extends Construct {
     if (rule.transitionAfterDays !== undefined && rule.expireAfterDays !== undefined && rule.expireAfterDays <= rule.transitionAfterDays)
       throw new Error(`${this.node.path}: lifecycle rule "${rule.id}" expires (day ${rule.expireAfterDays}) before it transitions (day ${rule.transitionAfterDays})`);
     this.rules.push(rule);
+    const rules = this.rules.map(renderRule);
+    if (this.lifecycle) this.lifecycle.putRule(rules);
+    else
+      this.lifecycle = new S3BucketLifecycleConfiguration(this, "lifecycle", {
+        region: this.region,
+        bucket: this.bucket.id,
+        rule: rules,
+        dependsOn: [this.versioning],
+      });
     return this;
   }
 }
