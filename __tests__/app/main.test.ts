@@ -1,0 +1,51 @@
+/** The cdktf app as the CLI runs it: a child process reading CDKTF_CONTEXT_JSON and DRP_CONFIG. */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(__dirname, "..", "..");
+let outdir: string;
+beforeEach(() => (outdir = mkdtempSync(join(tmpdir(), "drp-app-"))));
+afterEach(() => rmSync(outdir, { recursive: true, force: true }));
+
+function runApp(env: Record<string, string>) {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "main.ts"], {
+    cwd: root,
+    env: { ...process.env, CDKTF_OUTDIR: outdir, CDKTF_CONTEXT_JSON: "", ...env },
+    encoding: "utf8",
+  });
+  return { status: r.status, stderr: r.stderr, stacks: () => Object.keys(JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")).stacks).sort() };
+}
+
+describe("the cdktf app", () => {
+  it("synthesizes every stack by default", () => {
+    const r = runApp({});
+    expect(r.stderr).toBe("");
+    expect(r.stacks()).toEqual(["compute-primary", "compute-secondary", "edge", "export", "monitoring", "state", "storage"]);
+  });
+
+  it("synthesizes only the failover stacks for region=secondary", () => {
+    expect(runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ region: "secondary" }) }).stacks()).toEqual(["compute-secondary", "edge"]);
+  });
+
+  it("stops before synthesizing anything on a bad context value, naming the valid ones", () => {
+    const r = runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ region: "us-east-2" }) });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('drp synth: context region="us-east-2" is not valid; use region=primary or region=secondary\n');
+    expect(() => r.stacks()).toThrow(/ENOENT/);
+  });
+
+  it("stops on an invalid configuration, listing every field to fix", () => {
+    const bad = JSON.parse(readFileSync(join(root, "config/drp.config.json"), "utf8"));
+    bad.app.cpu = 300;
+    delete bad.edge.zoneId;
+    const file = join(outdir, "bad.json");
+    writeFileSync(file, JSON.stringify(bad));
+    const r = runApp({ DRP_CONFIG: file });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`drp synth: invalid configuration in ${file}:`);
+    expect(r.stderr).toContain("  edge.zoneId:");
+    expect(r.stderr).toContain("  app.cpu: must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096");
+  });
+});
