@@ -143,7 +143,7 @@ export class RegionalService extends Construct {
       securityGroups: [albSg.id],
       subnets: network.publicSubnetIds,
       dropInvalidHeaderFields: true,
-      enableDeletionProtection: props.active,
+      enableDeletionProtection: true,
     });
     const targets = new LbTargetGroup(this, "targets", {
       region,
