@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
+import { registerSmoke } from "./commands/smoke";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   // Commands register here, one line each.
+  registerSmoke(program);
   return program;
 }
 

@@ -113,6 +113,8 @@ export interface AppOptions {
   apiStatus?: number;
   /** Delay before every answer, in ms. */
   delayMs?: number;
+  /** What /healthz answers (default {"status":"ok",...}). */
+  health?: unknown;
 }
 
 export const APP_API_PATH = "/api/products?limit=1";
@@ -130,7 +132,7 @@ export function appHandler(opts: AppOptions = {}): RequestListener {
   return (req, res) => {
     req.resume();
     const path = new URL(req.url ?? "/", "http://app").pathname;
-    if (path === "/healthz") return send(res, 200, "application/json", JSON.stringify({ status: "ok", db: "ok", redis: "ok" }));
+    if (path === "/healthz") return send(res, 200, "application/json", JSON.stringify(opts.health ?? { status: "ok", db: "ok", redis: "ok" }));
     if (path === "/") return send(res, 200, "text/html; charset=utf-8", "<!doctype html><title>LiveStreamSell AI</title><h1>Tienda</h1>");
     if (path === "/api/products") {
       const status = opts.apiStatus ?? 200;
