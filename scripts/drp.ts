@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
+import { registerMaintenance } from "./commands/maintenance";
 import { registerSmoke } from "./commands/smoke";
 import { version } from "../package.json";
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   // Commands register here, one line each.
   registerSmoke(program);
+  registerMaintenance(program);
   return program;
 }
 
