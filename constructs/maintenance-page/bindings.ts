@@ -40,7 +40,7 @@ export type BindingName = keyof typeof WORKER_BINDINGS;
 export type WorkerEnv = { readonly [K in BindingName]?: string };
 
 /** Workers runtime compatibility date: the edge stack deploys with it and the tests run with it. */
-export const WORKER_COMPATIBILITY_DATE = "2026-04-20";
+export const WORKER_COMPATIBILITY_DATE = "2025-09-01";
 
 /** Request header carrying the bypass token; the Worker strips it before forwarding. */
 export const BYPASS_HEADER = "x-drp-bypass-token";
