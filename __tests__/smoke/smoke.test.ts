@@ -19,6 +19,7 @@ let hanging: Origin;
 let closed: string;
 let worker: Workers;
 let workerOnBrokenApi: Workers;
+let workerOnDeadOrigin: Workers;
 
 beforeAll(async () => {
   [healthy, apiDown, slow, degraded, hanging] = await Promise.all([
@@ -29,14 +30,15 @@ beforeAll(async () => {
     startOrigin(hangingHandler),
   ]);
   closed = await closedPortUrl();
-  [worker, workerOnBrokenApi] = await Promise.all([
+  [worker, workerOnBrokenApi, workerOnDeadOrigin] = await Promise.all([
     startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: healthy.url, BYPASS_TOKEN: TOKEN } }, { listen: true }),
     startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: apiDown.url, BYPASS_TOKEN: TOKEN } }, { listen: true }),
+    startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: closed, BYPASS_TOKEN: TOKEN } }, { listen: true }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([worker?.dispose(), workerOnBrokenApi?.dispose()]);
+  await Promise.all([worker?.dispose(), workerOnBrokenApi?.dispose(), workerOnDeadOrigin?.dispose()]);
   await Promise.all([healthy, apiDown, slow, degraded, hanging].map((o) => o?.close()));
 });
 
@@ -128,6 +130,15 @@ describe("smoke gate through the Worker in forced maintenance", () => {
     const c = byName(await smoke({ url: workerOnBrokenApi.url, bypassToken: TOKEN }));
     expect(c.health.ok && c.page.ok).toBe(true);
     expect(c.api).toMatchObject({ ok: false, status: 500, reason: 'HTTP 500, expected 200: {"error":"db down"}' });
+  });
+
+  it("reports an origin the Worker cannot reach", async () => {
+    const r = await smoke({ url: workerOnDeadOrigin.url, bypassToken: TOKEN });
+    expect(r.ok).toBe(false);
+    for (const c of r.checks) {
+      expect(c.status).toBe(502);
+      expect(c.reason).toMatch(/^the Worker could not get an answer from the origin \(unreachable\): drp bypass: origin unreachable: /);
+    }
   });
 });
 

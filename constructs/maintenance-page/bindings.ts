@@ -48,6 +48,9 @@ export const BYPASS_HEADER = "x-drp-bypass-token";
 /** Response header (value "1") on every maintenance response: how the smoke gate tells the page from the app. */
 export const MAINTENANCE_HEADER = "x-drp-maintenance";
 
+/** Response header on a bypassed request whose origin gave no answer: "timeout", "unreachable" or "misconfigured". */
+export const ORIGIN_ERROR_HEADER = "x-drp-origin-error";
+
 /** Seconds sent in Retry-After on maintenance responses (also the page's own refresh interval). */
 export const RETRY_AFTER_SECONDS = 300;
 

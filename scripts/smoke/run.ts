@@ -3,7 +3,7 @@
  * budget. Through the Worker with the bypass token it validates the recovered origin while the public
  * still sees the maintenance page; a maintenance answer is always a failure, never mistaken for the app.
  */
-import { BYPASS_HEADER, MAINTENANCE_HEADER } from "../../constructs/maintenance-page/bindings";
+import { BYPASS_HEADER, MAINTENANCE_HEADER, ORIGIN_ERROR_HEADER } from "../../constructs/maintenance-page/bindings";
 import { version } from "../../package.json";
 import type { SmokeOptions } from "./options";
 
@@ -144,7 +144,7 @@ async function runCheck(check: (typeof CHECKS)[number], o: SmokeOptions): Promis
         ? `got the maintenance page (${MAINTENANCE_HEADER}: 1), not the app: the Worker rejected the bypass token; check DRP_BYPASS_TOKEN against the Worker's BYPASS_TOKEN secret`
         : `got the maintenance page (${MAINTENANCE_HEADER}: 1), not the app: the Worker is in maintenance or isolating a failing origin; pass the bypass token (--bypass-token or DRP_BYPASS_TOKEN) to check the origin itself`,
     );
-  const originError = answer.headers.get("x-drp-origin-error");
+  const originError = answer.headers.get(ORIGIN_ERROR_HEADER);
   if (originError) return fail(`the Worker could not get an answer from the origin (${originError})${snippet(answer.body)}`);
   if (answer.status >= 300 && answer.status < 400) return fail(`HTTP ${answer.status} redirect to ${answer.headers.get("location") ?? "(no Location)"}`);
   const reason = check.expect(answer);

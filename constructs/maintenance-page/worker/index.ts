@@ -7,6 +7,7 @@ import {
   BYPASS_HEADER,
   DEFAULT_ORIGIN_TIMEOUT_MS,
   MAINTENANCE_HEADER,
+  ORIGIN_ERROR_HEADER,
   RETRY_AFTER_SECONDS,
   parseMaintenance,
   parseOriginTimeoutMs,
@@ -140,7 +141,7 @@ async function fetchOrigin(request: Request, timeoutMs: number): Promise<Respons
 function bypassError(status: 502 | 504, kind: string, detail: string): Response {
   return new Response(`drp bypass: origin ${kind}: ${detail}\n`, {
     status,
-    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-drp-origin-error": kind },
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", [ORIGIN_ERROR_HEADER]: kind },
   });
 }
 
