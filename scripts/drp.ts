@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
+import { registerMaintenance } from "./commands/maintenance";
+import { registerSmoke } from "./commands/smoke";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   // Commands register here, one line each.
+  registerSmoke(program);
+  registerMaintenance(program);
   return program;
 }
 

@@ -10,7 +10,7 @@ import { DataAwsSecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/data
 import { WorkersScript } from "@cdktf/provider-cloudflare/lib/workers-script";
 import { WorkersRoute } from "@cdktf/provider-cloudflare/lib/workers-route";
 import { DnsRecord } from "@cdktf/provider-cloudflare/lib/dns-record";
-import { BindingName, WORKER_BINDINGS } from "./bindings";
+import { BindingName, plainTextBindings, WORKER_BINDINGS, WORKER_COMPATIBILITY_DATE } from "./bindings";
 import { bundleWorker } from "./bundle";
 
 export interface MaintenancePageProps {
@@ -30,9 +30,6 @@ export interface MaintenancePageProps {
   readonly secretRegion: string;
 }
 
-/** Workers runtime behaviour is pinned: a change of date is a reviewed change. */
-export const COMPATIBILITY_DATE = "2025-09-01";
-
 export class MaintenancePage extends Construct {
   readonly script: WorkersScript;
   /** Binding values as deployed, keyed by binding name. */
@@ -41,10 +38,14 @@ export class MaintenancePage extends Construct {
   constructor(scope: Construct, id: string, props: MaintenancePageProps) {
     super(scope, id);
     const token = new DataAwsSecretsmanagerSecretVersion(this, "bypass-token", { region: props.secretRegion, secretId: props.bypassTokenSecretName });
-    this.bindingValues = {
+    // Validated by the same parsers the Worker uses, so a value the Worker would reject never deploys.
+    const plain = plainTextBindings({
       MAINTENANCE: props.maintenance ? "on" : "off",
-      ORIGIN_URL: "",
       ORIGIN_TIMEOUT_MS: String(props.originTimeoutSeconds * 1000),
+      MAINTENANCE_HOSTNAME: props.maintenanceHostname,
+    });
+    this.bindingValues = {
+      ...(Object.fromEntries(plain.map((b) => [b.name, b.text])) as Record<Exclude<BindingName, "BYPASS_TOKEN">, string>),
       BYPASS_TOKEN: token.secretString,
     };
     const bundle = bundleWorker();
@@ -53,7 +54,7 @@ export class MaintenancePage extends Construct {
       scriptName: props.scriptName,
       mainModule: "worker.js",
       content: bundle.code,
-      compatibilityDate: COMPATIBILITY_DATE,
+      compatibilityDate: WORKER_COMPATIBILITY_DATE,
       bindings: (Object.keys(WORKER_BINDINGS) as BindingName[]).map((name) => ({
         name,
         type: WORKER_BINDINGS[name].type,
@@ -63,7 +64,7 @@ export class MaintenancePage extends Construct {
     for (const [i, host] of [props.appHostname, props.maintenanceHostname].entries()) {
       new WorkersRoute(this, i === 0 ? "app-route" : "maintenance-route", { zoneId: props.zoneId, pattern: `${host}/*`, script: this.script.scriptName });
     }
-    // Originless record: requests to it exist only to reach the Worker, which answers with the page.
+    // Originless record: its requests exist only to reach the Worker, which answers them with the page.
     new DnsRecord(this, "maintenance-record", {
       zoneId: props.zoneId,
       name: props.maintenanceHostname,
