@@ -218,6 +218,14 @@ describe("cdktf deploy / diff / destroy without stack names (patched CLI)", () =
     expect(["network", "serving"].map((s) => statSync(join(dir, "state", `${s}.tfstate`)).mtimeMs)).toEqual(primaryStateTimes);
   });
 
+  it("output reads the deployed failover stacks from the existing synth with --skip-synth", async () => {
+    const run = await cdktf(dir, ["output", "cutover", "standby-db", "--skip-synth", "--output", "cdktf.failover.out", "--outputs-file", "outputs.json"]);
+    expect(run.status).toBe(0);
+    const outputs = JSON.parse(readFileSync(join(dir, "outputs.json"), "utf8"));
+    expect(outputs["standby-db"]).toMatchObject({ region: "secondary", applied_by: "oncall" });
+    expect(outputs.cutover).toMatchObject({ region: "secondary", after: "standby-db" });
+  });
+
   it("diff -c region=secondary plans every synthesized stack in dependency order", async () => {
     const run = await cdktf(dir, ["diff", "-c", "region=secondary", "--var", "operator=oncall"]);
     expect(run.status).toBe(0);
