@@ -93,33 +93,40 @@ function stacksLogging(stdout: string, text: string): string[] {
 const contextSeen = (dir: string, stack: string) => JSON.parse(synthesizedOutputs(dir, stack).context);
 
 describe("cdktf synth -c (patched CLI)", () => {
-  it("passes -c region=secondary to the app, which synthesizes the failover stacks", async () => {
-    const dir = project();
-    const before = readFileSync(join(dir, "cdktf.json"), "utf8");
-    // CDKTF_HOME is a variable, not an option: the unknown-option check must not trip over it.
-    const run = await cdktf(dir, ["synth", "-c", "region=secondary"], { CDKTF_HOME: join(scratch, "home/.cdktf") });
-    expect(run.stderr).toBe("");
-    expect(run.status).toBe(0);
+  // The three synths are independent: run them side by side, then check each.
+  const dirs = { secondary: "", several: "", overridden: "" };
+  const runs: Record<keyof typeof dirs, Run> = {} as Record<keyof typeof dirs, Run>;
+
+  beforeAll(async () => {
+    for (const k of Object.keys(dirs) as (keyof typeof dirs)[]) dirs[k] = project();
+    [runs.secondary, runs.several, runs.overridden] = await Promise.all([
+      // CDKTF_HOME is a variable, not an option: the unknown-option check must not trip over it.
+      cdktf(dirs.secondary, ["synth", "-c", "region=secondary"], { CDKTF_HOME: join(scratch, "home/.cdktf") }),
+      cdktf(dirs.several, ["synth", "-c", "region=secondary", "--context", `image=${DIGEST}`, "-c", "maintenance=on"]),
+      cdktf(dirs.overridden, ["synth", "-c", "region=secondary"], { CDKTF_CONTEXT_JSON: JSON.stringify({ region: "primary", maintenance: "on" }) }),
+    ]);
+  });
+
+  it("passes -c region=secondary to the app, which synthesizes the failover stacks", () => {
+    const dir = dirs.secondary;
+    expect(runs.secondary.stderr).toBe("");
+    expect(runs.secondary.status).toBe(0);
     expect(synthesizedStacks(dir)).toEqual(["cutover", "standby-db"]);
     expect(contextSeen(dir, "cutover")).toEqual({ region: "secondary" });
     expect(synthesizedOutputs(dir, "standby-db").region).toBe("secondary");
     // Telemetry stays off: with it on, cdktf rewrites cdktf.json to add a projectId.
-    expect(readFileSync(join(dir, "cdktf.json"), "utf8")).toBe(before);
+    expect(readFileSync(join(dir, "cdktf.json"), "utf8")).toBe(readFileSync(join(FIXTURE, "cdktf.json"), "utf8"));
   });
 
-  it("passes every -c flag when several are given", async () => {
-    const dir = project();
-    const run = await cdktf(dir, ["synth", "-c", "region=secondary", "--context", `image=${DIGEST}`, "-c", "maintenance=on"]);
-    expect(run.status).toBe(0);
-    expect(contextSeen(dir, "standby-db")).toEqual({ region: "secondary", image: DIGEST, maintenance: "on" });
+  it("passes every -c flag when several are given", () => {
+    expect(runs.several.status).toBe(0);
+    expect(contextSeen(dirs.several, "standby-db")).toEqual({ region: "secondary", image: DIGEST, maintenance: "on" });
   });
 
-  it("lets -c win over CDKTF_CONTEXT_JSON and keeps its other keys", async () => {
-    const dir = project();
-    const run = await cdktf(dir, ["synth", "-c", "region=secondary"], { CDKTF_CONTEXT_JSON: JSON.stringify({ region: "primary", maintenance: "on" }) });
-    expect(run.status).toBe(0);
-    expect(synthesizedStacks(dir)).toEqual(["cutover", "standby-db"]);
-    expect(contextSeen(dir, "cutover")).toEqual({ region: "secondary", maintenance: "on" });
+  it("lets -c win over CDKTF_CONTEXT_JSON and keeps its other keys", () => {
+    expect(runs.overridden.status).toBe(0);
+    expect(synthesizedStacks(dirs.overridden)).toEqual(["cutover", "standby-db"]);
+    expect(contextSeen(dirs.overridden, "cutover")).toEqual({ region: "secondary", maintenance: "on" });
   });
 
   it.each([
@@ -190,22 +197,31 @@ describe("cdktf deploy / diff / destroy without stack names (patched CLI)", () =
   let provision: Run;
   let failover: Run;
   let primaryStateTimes: number[];
+  let output: Run;
+  let diff: Run;
+  let destroy: Run;
 
   beforeAll(async () => {
     dir = project();
     provision = await cdktf(dir, ["deploy", "--auto-approve"]);
     primaryStateTimes = ["network", "serving"].map((s) => statSync(join(dir, "state", `${s}.tfstate`)).mtimeMs);
     failover = await cdktf(dir, ["deploy", "-c", "region=secondary", "--auto-approve", "--parallelism", "1", "--var", "operator=oncall", "--output", "cdktf.failover.out"]);
+    // These three only read state (destroy stops at stack selection), each in its own output dir.
+    [output, diff, destroy] = await Promise.all([
+      cdktf(dir, ["output", "cutover", "standby-db", "--skip-synth", "--output", "cdktf.failover.out", "--outputs-file", "outputs.json"]),
+      cdktf(dir, ["diff", "-c", "region=secondary", "--var", "operator=oncall"]),
+      cdktf(dir, ["destroy", "-c", "region=secondary", "--auto-approve", "--output", "cdktf.destroy.out"]),
+    ]);
   });
 
-  it("plain deploy provisions every stack the app synthesizes by default", async () => {
+  it("plain deploy provisions every stack the app synthesizes by default", () => {
     expect(provision.status).toBe(0);
     expect(provision.stdout).toContain("cdktf deploy: no context; no stacks named, so deploying every synthesized stack in dependency order: network, serving");
     expect(appliedOutputs(dir, "network")).toMatchObject({ region: "primary", context: "{}", applied_by: "nobody" });
     expect(appliedOutputs(dir, "serving")).toMatchObject({ region: "primary", context: "{}" });
   });
 
-  it("deploy -c region=secondary deploys exactly the failover stacks, each after the stacks it reads", async () => {
+  it("deploy -c region=secondary deploys exactly the failover stacks, each after the stacks it reads", () => {
     expect(failover.status).toBe(0);
     expect(failover.stdout).toContain(
       "cdktf deploy: context region=secondary; no stacks named, so deploying every synthesized stack in dependency order: standby-db, cutover",
@@ -218,25 +234,22 @@ describe("cdktf deploy / diff / destroy without stack names (patched CLI)", () =
     expect(["network", "serving"].map((s) => statSync(join(dir, "state", `${s}.tfstate`)).mtimeMs)).toEqual(primaryStateTimes);
   });
 
-  it("output reads the deployed failover stacks from the existing synth with --skip-synth", async () => {
-    const run = await cdktf(dir, ["output", "cutover", "standby-db", "--skip-synth", "--output", "cdktf.failover.out", "--outputs-file", "outputs.json"]);
-    expect(run.status).toBe(0);
+  it("output reads the deployed failover stacks from the existing synth with --skip-synth", () => {
+    expect(output.status).toBe(0);
     const outputs = JSON.parse(readFileSync(join(dir, "outputs.json"), "utf8"));
     expect(outputs["standby-db"]).toMatchObject({ region: "secondary", applied_by: "oncall" });
     expect(outputs.cutover).toMatchObject({ region: "secondary", after: "standby-db" });
   });
 
-  it("diff -c region=secondary plans every synthesized stack in dependency order", async () => {
-    const run = await cdktf(dir, ["diff", "-c", "region=secondary", "--var", "operator=oncall"]);
-    expect(run.status).toBe(0);
-    expect(run.stdout).toContain("cdktf diff: context region=secondary; no stacks named, so diffing every synthesized stack in dependency order: standby-db, cutover");
-    expect(stacksLogging(run.stdout, "No changes. Your infrastructure matches the configuration.")).toEqual(["standby-db", "cutover"]);
+  it("diff -c region=secondary plans every synthesized stack in dependency order", () => {
+    expect(diff.status).toBe(0);
+    expect(diff.stdout).toContain("cdktf diff: context region=secondary; no stacks named, so diffing every synthesized stack in dependency order: standby-db, cutover");
+    expect(stacksLogging(diff.stdout, "No changes. Your infrastructure matches the configuration.")).toEqual(["standby-db", "cutover"]);
   });
 
-  it("destroy still requires stack names", async () => {
-    const run = await cdktf(dir, ["destroy", "-c", "region=secondary", "--auto-approve"]);
-    expect(run.status).toBe(1);
-    expect(`${run.stdout}${run.stderr}`).toContain("Found more than one stack, please specify a target stack");
+  it("destroy still requires stack names", () => {
+    expect(destroy.status).toBe(1);
+    expect(`${destroy.stdout}${destroy.stderr}`).toContain("Found more than one stack, please specify a target stack");
     expect(appliedOutputs(dir, "cutover").region).toBe("secondary");
     expect(appliedOutputs(dir, "standby-db").region).toBe("secondary");
   });
