@@ -25,10 +25,6 @@ describe("the cdktf app", () => {
     expect(r.stacks()).toEqual(["compute-primary", "compute-secondary", "edge", "export", "monitoring", "state", "storage"]);
   });
 
-  it("synthesizes only the failover stacks for region=secondary", () => {
-    expect(runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ region: "secondary" }) }).stacks()).toEqual(["compute-secondary", "edge"]);
-  });
-
   it("stops before synthesizing anything on a bad context value, naming the valid ones", () => {
     const r = runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ region: "us-east-2" }) });
     expect(r.status).toBe(2);
@@ -47,5 +43,20 @@ describe("the cdktf app", () => {
     expect(r.stderr).toContain(`drp synth: invalid configuration in ${file}:`);
     expect(r.stderr).toContain("  edge.zoneId:");
     expect(r.stderr).toContain("  app.cpu: must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096");
+  });
+});
+
+describe("the real cdktf CLI on this app", () => {
+  it("fails over with -c region=secondary: writes only the failover stacks, the secondary serving", () => {
+    const r = spawnSync("npx", ["cdktf", "synth", "-c", "region=secondary", "--output", outdir], {
+      cwd: root,
+      env: { ...process.env, CDKTF_CONTEXT_JSON: "", CI: "1" },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8"));
+    expect(Object.keys(manifest.stacks).sort()).toEqual(["compute-secondary", "edge"]);
+    const compute = JSON.parse(readFileSync(join(outdir, manifest.stacks["compute-secondary"].synthesizedStackPath), "utf8"));
+    expect(Object.values(compute.resource.aws_ecs_service as Record<string, { desired_count: number }>)[0].desired_count).toBe(2);
   });
 });
