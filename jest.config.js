@@ -6,4 +6,6 @@ module.exports = {
   transform: { "^.+\\.tsx?$": ["@swc/jest", { jsc: { target: "es2022" } }] },
   setupFiles: ["<rootDir>/__tests__/setup-env.ts"],
   testTimeout: 60000,
+  // Most suites wait on child processes and local servers; two workers overlap that waiting.
+  maxWorkers: 2,
 };
