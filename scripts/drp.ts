@@ -5,6 +5,10 @@
  */
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
+import { registerExport } from "./commands/export";
+import { registerPitr } from "./commands/pitr";
+import { registerRestore } from "./commands/restore";
+import { registerVerify } from "./commands/verify";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -14,6 +18,10 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   // Commands register here, one line each.
+  registerExport(program);
+  registerVerify(program);
+  registerRestore(program);
+  registerPitr(program);
   return program;
 }
 
