@@ -98,7 +98,9 @@ export async function startMoto(): Promise<MotoServer> {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 3000)))]);
+        clearTimeout(timer);
         if (child.exitCode === null) child.kill("SIGKILL");
       }
     },

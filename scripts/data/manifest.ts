@@ -109,8 +109,10 @@ export function parseManifest(text: string, where: string): Manifest {
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issue.path.map(String).join(".") || "(root)";
+    // A bad record key says only "Invalid key in record"; the key's own rule is the useful part.
+    const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
     const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : "";
-    throw new DrpError(`manifest ${where} is invalid: ${path}: ${issue.message}${more}`, 1);
+    throw new DrpError(`manifest ${where} is invalid: ${path}: ${message}${more}`, 1);
   }
   return result.data;
 }

@@ -69,7 +69,8 @@ export function isS3NotFound(e: unknown): boolean {
 export function describeS3Error(e: unknown, action: string): string {
   const err = (e ?? {}) as SdkError;
   const name = err.name ?? "";
-  const code = err.code ?? "";
+  // Errors from another realm reach us only as text ("AWS SDK error wrapper for Error: connect ECONNREFUSED ...").
+  const code = err.code ?? /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|EPIPE)\b/.exec(String(err.message ?? ""))?.[1] ?? "";
   const status = s3Status(e);
   const endpoint = s3Endpoint() ?? "AWS S3";
   const firstLine = String(err.message ?? e).split("\n")[0];
