@@ -1,12 +1,7 @@
 /** `drp export`: the weekly export to the DR bucket; also the scheduled ECS task's command. */
 import type { Command } from "commander";
 import { DrpError, emit } from "../lib/cli";
-import { byteProgress } from "../lib/progress";
-import { createS3Client, isBucketName } from "../lib/s3";
 import { configFor, DATABASE_ENV_HELP, S3_ENV_HELP, warn } from "../data/command-support";
-import { connectionFromEnv } from "../data/connection";
-import { exportDatabase } from "../data/export";
-import { checkPrefix, checkTableNames, parseTableList } from "../data/manifest";
 
 interface ExportFlags {
   bucket?: string;
@@ -38,6 +33,12 @@ Example:
   DATABASE_URL=postgresql://postgres:PW@db.REF.supabase.co:5432/postgres drp export --bucket livestreamsell-dr`,
     )
     .action(async (flags: ExportFlags) => {
+      // Required on use, not imported: starting drp for another command should not load these.
+      const { byteProgress } = require("../lib/progress") as typeof import("../lib/progress");
+      const { createS3Client, isBucketName } = require("../lib/s3") as typeof import("../lib/s3");
+      const { connectionFromEnv } = require("../data/connection") as typeof import("../data/connection");
+      const { exportDatabase } = require("../data/export") as typeof import("../data/export");
+      const { checkPrefix, checkTableNames, parseTableList } = require("../data/manifest") as typeof import("../data/manifest");
       const bucket = flags.bucket ?? process.env.DRP_EXPORT_BUCKET;
       if (!bucket) throw new DrpError("no bucket: pass --bucket NAME or set DRP_EXPORT_BUCKET", 2);
       if (!isBucketName(bucket)) throw new DrpError(`bucket "${bucket}" is not a valid S3 bucket name`, 2);
@@ -72,6 +73,7 @@ Example:
           startedAt: manifest.startedAt,
           finishedAt: manifest.finishedAt,
           warnings: manifest.warnings,
+          timings: result.timings,
         },
         () => manifestUri,
       );

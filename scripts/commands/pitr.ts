@@ -1,10 +1,7 @@
 /** `drp pitr`: Supabase point-in-time recovery; a dry run unless confirmed with the project ref. */
 import type { Command } from "commander";
 import { DrpError, emit } from "../lib/cli";
-import { statusLine } from "../lib/progress";
 import { configFor, numberOption, warn } from "../data/command-support";
-import { checkProjectRef, parseTargetTime, planPitr, runPitr } from "../data/pitr";
-import { supabaseApiFromEnv } from "../data/supabase-api";
 
 interface PitrFlags {
   projectRef: string;
@@ -51,6 +48,10 @@ Example:
   drp pitr --project-ref abcdefghijklmnopqrst --to 2026-11-27T05:58:00Z --confirm abcdefghijklmnopqrst`,
     )
     .action(async (flags: PitrFlags) => {
+      // Required on use, not imported: starting drp for another command should not load these.
+      const { statusLine } = require("../lib/progress") as typeof import("../lib/progress");
+      const { checkProjectRef, parseTargetTime, planPitr, runPitr } = require("../data/pitr") as typeof import("../data/pitr");
+      const { supabaseApiFromEnv } = require("../data/supabase-api") as typeof import("../data/supabase-api");
       const ref = checkProjectRef(flags.projectRef);
       const target = parseTargetTime(flags.to);
       if (flags.confirm !== undefined && flags.confirm !== ref)

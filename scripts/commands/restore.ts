@@ -1,11 +1,7 @@
 /** `drp restore`: an export into any PostgreSQL, checksum first, all-or-nothing by default. */
 import type { Command } from "commander";
 import { emit } from "../lib/cli";
-import { byteProgress, formatBytes } from "../lib/progress";
-import { createS3Client } from "../lib/s3";
 import { intOption, S3_ENV_HELP } from "../data/command-support";
-import { connectionFromUrl } from "../data/connection";
-import { restoreExport } from "../data/restore";
 
 interface RestoreFlags {
   target: string;
@@ -42,6 +38,11 @@ Example:
     --target "postgresql://postgres:PW@new-host:5432/postgres"`,
     )
     .action(async (uri: string, flags: RestoreFlags) => {
+      // Required on use, not imported: starting drp for another command should not load these.
+      const { byteProgress, formatBytes } = require("../lib/progress") as typeof import("../lib/progress");
+      const { createS3Client } = require("../lib/s3") as typeof import("../lib/s3");
+      const { connectionFromUrl } = require("../data/connection") as typeof import("../data/connection");
+      const { restoreExport } = require("../data/restore") as typeof import("../data/restore");
       const jobs = intOption(flags.jobs, "--jobs", 1, 64);
       const target = connectionFromUrl(flags.target, "--target");
       const s3 = createS3Client();

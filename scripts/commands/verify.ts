@@ -1,11 +1,7 @@
 /** `drp verify`: proves an export complete, intact and (with --restore-test) restorable. */
 import type { Command } from "commander";
 import { emit } from "../lib/cli";
-import { byteProgress, formatBytes } from "../lib/progress";
-import { createS3Client } from "../lib/s3";
 import { DATABASE_ENV_HELP, intOption, S3_ENV_HELP } from "../data/command-support";
-import { connectionFromEnv, connectionFromUrl } from "../data/connection";
-import { verifyExport } from "../data/verify";
 
 interface VerifyFlags {
   restoreTest?: boolean;
@@ -38,6 +34,11 @@ Example:
   drp verify s3://livestreamsell-dr/exports/abcdefghijklmnopqrst/2026-11-27T06-00-00Z/manifest.json --restore-test`,
     )
     .action(async (uri: string, flags: VerifyFlags) => {
+      // Required on use, not imported: starting drp for another command should not load these.
+      const { byteProgress, formatBytes } = require("../lib/progress") as typeof import("../lib/progress");
+      const { createS3Client } = require("../lib/s3") as typeof import("../lib/s3");
+      const { connectionFromEnv, connectionFromUrl } = require("../data/connection") as typeof import("../data/connection");
+      const { verifyExport } = require("../data/verify") as typeof import("../data/verify");
       const jobs = intOption(flags.jobs, "--jobs", 1, 64);
       const server = flags.restoreTest ? (flags.scratchUrl ? connectionFromUrl(flags.scratchUrl, "--scratch-url") : connectionFromEnv()) : undefined;
       const s3 = createS3Client();

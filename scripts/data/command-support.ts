@@ -1,9 +1,13 @@
-/** Flag and environment parsing shared by the data commands (export, verify, restore, pitr). */
-import { ConfigError, loadConfig, type DrpConfig } from "../../constructs/config";
+/**
+ * Flag and environment parsing shared by the data commands (export, verify, restore, pitr). Kept light:
+ * the commands require their heavy modules (AWS SDK, pg, zod) only when they run, so every start is quick.
+ */
+import type { DrpConfig } from "../../constructs/config";
 import { DrpError } from "../lib/cli";
 
 /** The plan's configuration, or one line saying why it cannot be read (its issues joined). */
 export function configFor(purpose: string): DrpConfig {
+  const { ConfigError, loadConfig } = require("../../constructs/config") as typeof import("../../constructs/config");
   try {
     return loadConfig();
   } catch (e) {

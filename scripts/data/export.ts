@@ -12,15 +12,23 @@ import type { Client } from "pg";
 import { version as drpVersion } from "../../package.json";
 import { DrpError } from "../lib/cli";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
-import { describeS3Error, isS3NotFound, s3Uri } from "../lib/s3";
+import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { readBucketDefaultRetention } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
 import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type Manifest } from "./manifest";
 import { countRows, resolveTables } from "./tables";
 
-/** 16 MiB parts x 4 in flight keeps memory near 100 MB and allows dumps up to 160 GB (10,000 parts). */
-export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+const MiB = 1024 * 1024;
+/** 8 MiB parts, 4 in flight: the process stays under 200 MB; parts grow only for databases over ~70 GB. */
+export const MIN_PART_SIZE = 8 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
+/** S3 allows 10,000 parts; the budget leaves room for a dump somewhat larger than the database. */
+const PART_BUDGET = 9_000;
+
+/** Part size for a database of `databaseBytes`: the dump (compressed) rarely exceeds the database's size. */
+export function partSizeFor(databaseBytes: number): number {
+  return Math.max(MIN_PART_SIZE, Math.ceil(databaseBytes / PART_BUDGET / MiB) * MiB);
+}
 
 export interface ExportOptions {
   readonly s3: S3Client;
@@ -39,7 +47,11 @@ export interface ExportOptions {
 export interface ExportResult {
   readonly manifestUri: string;
   readonly manifest: Manifest;
+  /** Seconds per phase: pg_dump running, then the upload's completion and the manifest after it. */
+  readonly timings: { readonly dumpSeconds: number; readonly finishSeconds: number };
 }
+
+const since = (t: number) => Math.round((performance.now() - t) / 10) / 100;
 
 /** Hashes and counts what passes; holds back end-of-stream until `beforeEnd` settles, so a failed
  * pg_dump (which still closes its stdout) fails the upload instead of completing a truncated object. */
@@ -79,7 +91,7 @@ async function refuseExisting(s3: S3Client, bucket: string, key: string): Promis
   throw new DrpError(`an export already exists at s3://${bucket}/${key}; wait a second and run again`, 1);
 }
 
-async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number }> {
+async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number }> {
   const client = await connect(db, "cannot start the export", "drp-export");
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -87,10 +99,12 @@ async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapsho
     await client.query("SET LOCAL statement_timeout = 0");
     await client.query("SET LOCAL idle_in_transaction_session_timeout = 0");
     const snap = await client.query<{ id: string }>("SELECT pg_catalog.pg_export_snapshot() AS id");
-    const ver = await client.query<{ v: string; n: string }>(
-      "SELECT pg_catalog.current_setting('server_version') AS v, pg_catalog.current_setting('server_version_num') AS n",
+    const ver = await client.query<{ v: string; n: string; size: string }>(
+      `SELECT pg_catalog.current_setting('server_version') AS v, pg_catalog.current_setting('server_version_num') AS n,
+              pg_catalog.pg_database_size(pg_catalog.current_database()) AS size`,
     );
-    return { client, snapshot: snap.rows[0].id, serverVersion: ver.rows[0].v, serverVersionNum: Number(ver.rows[0].n) };
+    const row = ver.rows[0];
+    return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size) };
   } catch (e) {
     await client.end().catch(() => undefined);
     throw new DrpError(describePgError(e, db, "cannot open the export snapshot"), 1);
@@ -127,14 +141,21 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     dump.stdout!.on("error", (e) => digest.destroy(e));
     dump.stdout!.pipe(digest);
 
+    skipPartPayloadHash(s3);
     const upload = new Upload({
       client: s3,
       params: { Bucket: bucket, Key: keys.dumpKey, Body: digest, ContentType: "application/octet-stream" },
-      partSize: opts.partSize ?? DEFAULT_PART_SIZE,
+      partSize: opts.partSize ?? partSizeFor(snap.databaseBytes),
       queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
       leavePartsOnError: false,
     });
     const uploaded = upload.done();
+    const dumpStarted = performance.now();
+    let dumpSeconds = 0;
+    void dump.done.then(
+      () => (dumpSeconds = since(dumpStarted)),
+      () => undefined,
+    );
     const counted = countRows(client, tables).catch((e: unknown) => {
       throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
     });
@@ -159,6 +180,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       throw e;
     }
 
+    const finishStarted = performance.now();
     try {
       await client.query("COMMIT");
     } catch (e) {
@@ -210,7 +232,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       throw new DrpError(describeS3Error(e, `writing the manifest s3://${bucket}/${keys.manifestKey} failed (the dump without it is incomplete; rerun the export)`), 1);
     }
-    return { manifestUri: s3Uri({ bucket, key: keys.manifestKey }), manifest };
+    return { manifestUri: s3Uri({ bucket, key: keys.manifestKey }), manifest, timings: { dumpSeconds, finishSeconds: since(finishStarted) } };
   } finally {
     await client.end().catch(() => undefined);
   }

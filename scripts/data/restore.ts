@@ -10,7 +10,7 @@ import { runPgTool } from "../lib/pg-tools";
 import { s3Uri } from "../lib/s3";
 import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
-import { compareCounts, countExisting, userTables } from "./tables";
+import { compareCounts, countTablesIn, userTables } from "./tables";
 import { withTempDir } from "./workspace";
 
 export interface RestoreOptions {
@@ -39,7 +39,11 @@ export interface RestoreResult {
   readonly singleTransaction: boolean;
   readonly replacedTables: number;
   readonly rowCounts: Record<string, number | null>;
+  /** Seconds per phase, for recovery-time records. */
+  readonly timings: { readonly downloadSeconds: number; readonly restoreSeconds: number; readonly checkSeconds: number };
 }
+
+const since = (t: number) => Math.round((performance.now() - t) / 10) / 100;
 
 async function existingTables(target: DbConnection): Promise<string[]> {
   const client = await connect(target, "cannot connect to the restore target");
@@ -82,10 +86,13 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   return withTempDir(manifest.dump.bytes, opts.tmpDir, async (dir) => {
     const file = join(dir, "db.dump");
     opts.onPhase?.("downloading");
+    let started = performance.now();
     const digest = await downloadDump(opts.s3, loaded, file, opts.onBytes);
     checkToc(await runPgTool("pg_restore", ["--list", file]), manifest, s3Uri(dump));
+    const downloadSeconds = since(started);
 
     opts.onPhase?.("restoring");
+    started = performance.now();
     try {
       await runPgTool("pg_restore", pgRestoreArgs({ jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) }, file), target.toolConnection());
     } catch (e) {
@@ -93,16 +100,10 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
       throw new DrpError(`restore into ${target.label} failed, ${state}: ${(e as Error).message}`, 1);
     }
 
+    const restoreSeconds = since(started);
     opts.onPhase?.("checking");
-    const client = await connect(target, "cannot reconnect to the target to check row counts");
-    let actual: Record<string, number | null>;
-    try {
-      actual = await countExisting(client, Object.keys(manifest.rowCounts));
-    } catch (e) {
-      throw new DrpError(describePgError(e, target, "counting restored rows failed"), 1);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    started = performance.now();
+    const actual = await countTablesIn(target, Object.keys(manifest.rowCounts), "counting restored rows failed");
     const diff = compareCounts(manifest.rowCounts, actual);
     if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
     return {
@@ -113,6 +114,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
       singleTransaction: jobs === 1,
       replacedTables: present.length,
       rowCounts: actual,
+      timings: { downloadSeconds, restoreSeconds, checkSeconds: since(started) },
     };
   });
 }

@@ -4,6 +4,7 @@
  */
 import { escapeIdentifier, type Client } from "pg";
 import { DrpError } from "../lib/cli";
+import { connect, describePgError, type DbConnection } from "./connection";
 import { QUALIFIED_TABLE, splitTable } from "./manifest";
 
 /**
@@ -74,6 +75,27 @@ export async function countExisting(client: Client, tables: readonly string[]): 
     out[t] = rows.length ? (await countRows(client, [t]))[t] : null;
   }
   return out;
+}
+
+/**
+ * Counts each table (null when missing) on up to `parallel` connections at once: after a restore the
+ * first scans also set hint bits, so big tables are worth spreading over the server's cores.
+ */
+export async function countTablesIn(db: DbConnection, tables: readonly string[], action: string, parallel = 4): Promise<Record<string, number | null>> {
+  const queue = [...tables];
+  const out: Record<string, number | null> = {};
+  const worker = async () => {
+    const client = await connect(db, action);
+    try {
+      for (let t = queue.shift(); t !== undefined; t = queue.shift()) Object.assign(out, await countExisting(client, [t]));
+    } catch (e) {
+      throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, action), 1);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(parallel, tables.length)) }, worker));
+  return Object.fromEntries(tables.map((t) => [t, out[t]]));
 }
 
 /** Tables outside the system schemas: a target with any is not empty. */

@@ -9,8 +9,8 @@ import { DrpError } from "../lib/cli";
 import { runPgTool, spawnPgTool } from "../lib/pg-tools";
 import { s3Uri } from "../lib/s3";
 import { checkDigest, checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest, openDump, streamDump, type LoadedManifest } from "./artifact";
-import { connect, describePgError, type DbConnection } from "./connection";
-import { compareCounts, countExisting } from "./tables";
+import type { DbConnection } from "./connection";
+import { compareCounts, countTablesIn } from "./tables";
 import { withScratchDatabase, withTempDir } from "./workspace";
 
 export interface VerifyOptions {
@@ -77,14 +77,7 @@ export async function verifyExport(opts: VerifyOptions): Promise<VerifyResult> {
       } catch (e) {
         throw new DrpError(`restore test failed: ${(e as Error).message}`, 1);
       }
-      const client = await connect(scratch, "cannot count rows in the scratch database");
-      try {
-        return await countExisting(client, Object.keys(manifest.rowCounts));
-      } catch (e) {
-        throw new DrpError(describePgError(e, scratch, "counting rows in the scratch database failed"), 1);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
+      return countTablesIn(scratch, Object.keys(manifest.rowCounts), "counting rows in the scratch database failed");
     });
     const diff = compareCounts(manifest.rowCounts, actual);
     if (diff) throw new DrpError(`restore test row counts differ from the manifest: ${diff}`, 1);

@@ -24,6 +24,21 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   });
 }
 
+/**
+ * Skips SigV4's own SHA-256 of each multipart part: the export already hashes the whole stream, and
+ * every part stays integrity-checked by its CRC32 checksum header (which the signature covers) and TLS.
+ */
+export function skipPartPayloadHash(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (context.commandName === "UploadPartCommand" && request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+      return next(args);
+    },
+    { step: "build", name: "drpUnsignedPartPayload", override: true },
+  );
+}
+
 export interface S3Location {
   readonly bucket: string;
   readonly key: string;
