@@ -117,9 +117,11 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
   const started = now();
   const keys = exportKeys(opts.prefix, db.exportName, started);
 
-  const bucketDefault = await readBucketDefaultRetention(s3, bucket);
-  await refuseExisting(s3, bucket, keys.manifestKey);
-  const pgDumpVersion = await pgToolVersion("pg_dump");
+  const [bucketDefault, , pgDumpVersion] = await Promise.all([
+    readBucketDefaultRetention(s3, bucket),
+    refuseExisting(s3, bucket, keys.manifestKey),
+    pgToolVersion("pg_dump"),
+  ]);
 
   const snap = await openSnapshot(db);
   const { client } = snap;

@@ -72,12 +72,19 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new DrpError(`--jobs must be an integer from 1 to 64 (got ${jobs})`, 2);
   const { target } = opts;
 
-  const loaded = await loadManifest(opts.s3, opts.uri);
+  // Both are read-only checks: run them together, but report a bad export before a busy target.
+  const readExport = async () => {
+    const l = await loadManifest(opts.s3, opts.uri);
+    await checkDumpSize(opts.s3, dumpObject(l), l.manifest.dump.bytes);
+    return l;
+  };
+  const [exported, inspected] = await Promise.allSettled([readExport(), existingTables(target)]);
+  if (exported.status === "rejected") throw exported.reason;
+  if (inspected.status === "rejected") throw inspected.reason;
+  const loaded = exported.value;
+  const present = inspected.value;
   const { manifest } = loaded;
   const dump = dumpObject(loaded);
-  await checkDumpSize(opts.s3, dump, manifest.dump.bytes);
-
-  const present = await existingTables(target);
   if (present.length && !opts.force) {
     const sample = present.slice(0, 3).join(", ") + (present.length > 3 ? ", ..." : "");
     throw new DrpError(`restore target ${target.label} is not empty (${present.length} tables: ${sample}); restore into an empty database, or pass --force to replace the export's objects`, 2);
