@@ -7,6 +7,10 @@ import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
 import { registerMaintenance } from "./commands/maintenance";
 import { registerSmoke } from "./commands/smoke";
+import { registerExport } from "./commands/export";
+import { registerPitr } from "./commands/pitr";
+import { registerRestore } from "./commands/restore";
+import { registerVerify } from "./commands/verify";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -18,6 +22,10 @@ export function buildProgram(): Command {
   // Commands register here, one line each.
   registerSmoke(program);
   registerMaintenance(program);
+  registerExport(program);
+  registerVerify(program);
+  registerRestore(program);
+  registerPitr(program);
   return program;
 }
 

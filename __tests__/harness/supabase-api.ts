@@ -1,0 +1,86 @@
+/**
+ * A local HTTP server speaking the Supabase Management API endpoints that PITR uses, recording every
+ * request (method, path, authorization, body) so tests can assert exactly what drp sent.
+ */
+import { createServer, type Server } from "node:http";
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly authorization: string | undefined;
+  readonly contentType: string | undefined;
+  readonly body: unknown;
+}
+
+export interface FakeSupabaseState {
+  /** Body of GET /v1/projects/{ref}/database/backups. */
+  backups: unknown;
+  /** Status of POST .../restore-pitr (201 per the spec). */
+  restoreStatus: number;
+  /** Statuses GET /v1/projects/{ref} returns, one per call after a restore; the last repeats. */
+  projectStatuses: string[];
+  /** Makes the next N project reads answer 503. */
+  failProjectReads: number;
+}
+
+export interface FakeSupabase {
+  readonly url: string;
+  readonly token: string;
+  readonly ref: string;
+  readonly requests: RecordedRequest[];
+  readonly state: FakeSupabaseState;
+  stop(): Promise<void>;
+}
+
+export async function startFakeSupabase(opts: { token?: string; ref?: string } = {}): Promise<FakeSupabase> {
+  const token = opts.token ?? "sbp_test_token_0123456789";
+  const ref = opts.ref ?? "abcdefghijklmnopqrst";
+  const requests: RecordedRequest[] = [];
+  const state: FakeSupabaseState = { backups: {}, restoreStatus: 201, projectStatuses: ["ACTIVE_HEALTHY"], failProjectReads: 0 };
+  let projectReads = 0;
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // recorded as text
+      }
+      const path = req.url ?? "";
+      requests.push({ method: req.method ?? "", path, authorization: req.headers.authorization, contentType: req.headers["content-type"], body });
+      const send = (status: number, value?: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(value === undefined ? "" : JSON.stringify(value));
+      };
+      if (req.headers.authorization !== `Bearer ${token}`) return send(401, { message: "Unauthorized" });
+      const base = `/v1/projects/${ref}`;
+      if (!path.startsWith(`/v1/projects/`)) return send(404, { message: "Not found" });
+      if (!path.startsWith(base)) return send(404, { message: "Project not found" });
+      if (req.method === "GET" && path === `${base}/database/backups`) return send(200, state.backups);
+      if (req.method === "POST" && path === `${base}/database/backups/restore-pitr`) return send(state.restoreStatus, state.restoreStatus < 300 ? undefined : { message: "refused" });
+      if (req.method === "GET" && path === base) {
+        if (state.failProjectReads > 0) {
+          state.failProjectReads--;
+          return send(503, { message: "upstream unavailable" });
+        }
+        const status = state.projectStatuses[Math.min(projectReads++, state.projectStatuses.length - 1)];
+        return send(200, { id: ref, ref, name: "livestreamsell", region: "sa-east-1", organization_id: "org", created_at: "2026-01-01T00:00:00Z", status });
+      }
+      send(404, { message: "Not found" });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    token,
+    ref,
+    requests,
+    state,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

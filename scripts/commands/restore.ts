@@ -1,0 +1,76 @@
+/** `drp restore`: an export into any PostgreSQL, checksum first, all-or-nothing by default. */
+import type { Command } from "commander";
+import { emit } from "../lib/cli";
+import { intOption, S3_ENV_HELP } from "../data/command-support";
+
+interface RestoreFlags {
+  target: string;
+  force?: boolean;
+  jobs?: string;
+  owner?: boolean;
+  json?: boolean;
+}
+
+export function registerRestore(program: Command): void {
+  program
+    .command("restore")
+    .description("restore an export into a database: checksum verified first, refuses a non-empty target, row counts checked after")
+    .argument("<manifest>", "s3://BUCKET/.../manifest.json")
+    .requiredOption("--target <url>", "database to restore into: postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+    .option("--force", "restore into a non-empty target, dropping and recreating the export's objects (pg_restore --clean --if-exists)")
+    .option("--jobs <n>", "parallel pg_restore workers; above 1 the restore is no longer one transaction (default 1)")
+    .option("--no-owner", "skip ownership and grants (target without the source's roles)")
+    .option("--json", "print one JSON object")
+    .addHelpText(
+      "after",
+      `
+Order: manifest validated, dump size checked, target inspected (non-empty is refused without --force),
+dump downloaded to a temporary file while hashing (SHA-256 must match) and only then pg_restore runs,
+with --exit-on-error --single-transaction: a failure leaves the target as it was. --jobs N trades that
+guarantee for speed on big dumps. Afterwards the critical tables' exact row counts must match the manifest.
+
+Environment:
+${S3_ENV_HELP}
+  TMPDIR                  where the dump is downloaded (needs its size free; removed afterwards)
+
+Example:
+  drp restore s3://livestreamsell-dr/exports/abcdefghijklmnopqrst/2026-11-27T06-00-00Z/manifest.json \\
+    --target "postgresql://postgres:PW@new-host:5432/postgres"`,
+    )
+    .action(async (uri: string, flags: RestoreFlags) => {
+      // Required on use, not imported: starting drp for another command should not load these.
+      const { byteProgress, formatBytes } = require("../lib/progress") as typeof import("../lib/progress");
+      const { createS3Client } = require("../lib/s3") as typeof import("../lib/s3");
+      const { connectionFromUrl } = require("../data/connection") as typeof import("../data/connection");
+      const { restoreExport } = require("../data/restore") as typeof import("../data/restore");
+      const jobs = intOption(flags.jobs, "--jobs", 1, 64);
+      const target = connectionFromUrl(flags.target, "--target");
+      const s3 = createS3Client();
+      const progress = byteProgress("downloading");
+      let result;
+      try {
+        result = await restoreExport({
+          s3,
+          uri,
+          target,
+          force: Boolean(flags.force),
+          jobs,
+          noOwner: flags.owner === false,
+          onBytes: (n) => progress.update(n),
+          onPhase: (p) => progress.phase(p),
+        });
+      } finally {
+        progress.stop();
+      }
+      emit(Boolean(flags.json), { ok: true, ...result }, () => {
+        const counts = Object.entries(result.rowCounts)
+          .map(([t, n]) => `${t}=${n}`)
+          .join(" ");
+        return [
+          `restored ${result.manifest}`,
+          `  into ${result.target} (${formatBytes(result.bytes)}, sha256 ${result.sha256}, ${result.singleTransaction ? "single transaction" : `${jobs} jobs`})`,
+          `  row counts match the manifest: ${counts}`,
+        ].join("\n");
+      });
+    });
+}

@@ -1,0 +1,193 @@
+/**
+ * Reading an export back from S3: the manifest, the dump it names, and the checks that the dump is
+ * exactly what was written (size first, then SHA-256 while streaming).
+ */
+import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { posix } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { GetObjectCommand, GetObjectLockConfigurationCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DrpError } from "../lib/cli";
+import { describeS3Error, isS3NotFound, parseS3Uri, s3Status, s3Uri, type S3Location } from "../lib/s3";
+import { DUMP_FILE, MANIFEST_FILE, parseManifest, type Manifest } from "./manifest";
+
+export type BucketDefaultRetention = Manifest["dump"]["objectLock"]["bucketDefault"];
+
+/** The bucket's default Object Lock retention; null if the bucket has no lock configuration. */
+export async function readBucketDefaultRetention(s3: S3Client, bucket: string): Promise<BucketDefaultRetention> {
+  try {
+    const out = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+    const cfg = out.ObjectLockConfiguration;
+    const rule = cfg?.Rule?.DefaultRetention;
+    if (cfg?.ObjectLockEnabled !== "Enabled" || !rule?.Mode) return null;
+    return {
+      mode: rule.Mode as "GOVERNANCE" | "COMPLIANCE",
+      ...(rule.Days ? { days: rule.Days } : {}),
+      ...(rule.Years ? { years: rule.Years } : {}),
+    };
+  } catch (e) {
+    if ((e as { name?: string }).name === "ObjectLockConfigurationNotFoundError") return null;
+    throw new DrpError(describeS3Error(e, `cannot read bucket ${bucket}`), 1);
+  }
+}
+
+export interface LoadedManifest {
+  readonly manifest: Manifest;
+  readonly uri: string;
+  readonly location: S3Location;
+}
+
+export async function loadManifest(s3: S3Client, uri: string): Promise<LoadedManifest> {
+  const location = parseS3Uri(uri, "manifest");
+  if (posix.basename(location.key) !== MANIFEST_FILE)
+    throw new DrpError(`"${uri}" does not name a ${MANIFEST_FILE}; pass the export's manifest, e.g. s3://BUCKET/exports/NAME/2026-11-27T06-00-00Z/${MANIFEST_FILE}`, 2);
+  let text: string;
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    text = await out.Body!.transformToString("utf8");
+  } catch (e) {
+    if (isS3NotFound(e) && (e as { name?: string }).name !== "NoSuchBucket")
+      throw new DrpError(`manifest ${uri} not found: the export is missing or incomplete (an export without its manifest is not usable)`, 1);
+    throw new DrpError(describeS3Error(e, `cannot read manifest ${uri}`), 1);
+  }
+  return { manifest: parseManifest(text, uri), uri, location };
+}
+
+export interface DumpObject extends S3Location {
+  readonly versionId?: string;
+}
+
+/**
+ * The dump next to the manifest. When the manifest is read where it was written, the exact version it
+ * recorded is fetched, so a later overwrite of the key cannot substitute other bytes.
+ */
+export function dumpObject(loaded: LoadedManifest): DumpObject {
+  const { manifest, location } = loaded;
+  const key = posix.join(posix.dirname(location.key), DUMP_FILE);
+  const inPlace = manifest.objects.bucket === location.bucket && manifest.objects.manifestKey === location.key;
+  return { bucket: location.bucket, key, ...(inPlace && manifest.dump.versionId ? { versionId: manifest.dump.versionId } : {}) };
+}
+
+/** Fails fast, before any download, when the dump is missing or its size differs from the manifest's. */
+export async function checkDumpSize(s3: S3Client, dump: DumpObject, expected: number): Promise<void> {
+  let size: number | undefined;
+  try {
+    const head = await s3.send(new HeadObjectCommand({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
+    size = head.ContentLength;
+  } catch (e) {
+    if (isS3NotFound(e) || s3Status(e) === 400)
+      throw new DrpError(`dump ${s3Uri(dump)}${dump.versionId ? ` (version ${dump.versionId})` : ""} not found: the export is incomplete`, 1);
+    throw new DrpError(describeS3Error(e, `cannot read dump ${s3Uri(dump)}`), 1);
+  }
+  if (size !== expected)
+    throw new DrpError(`dump ${s3Uri(dump)} is ${size} bytes but the manifest records ${expected}: ${size! < expected ? "truncated" : "altered"} object`, 1);
+}
+
+export async function openDump(s3: S3Client, dump: DumpObject): Promise<Readable> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
+    return out.Body as Readable;
+  } catch (e) {
+    throw new DrpError(describeS3Error(e, `cannot read dump ${s3Uri(dump)}`), 1);
+  }
+}
+
+export interface StreamDigest {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/**
+ * Streams the dump once, hashing it and feeding each chunk to `sink` with backpressure. With
+ * `mayCloseEarly` a sink that stops reading (pg_restore --list needs only the table of contents) just
+ * stops receiving; otherwise a sink failure ends the stream.
+ */
+export async function streamDump(
+  body: Readable,
+  sink: Writable | null,
+  opts: { mayCloseEarly?: boolean; onBytes?: (n: number) => void } = {},
+): Promise<StreamDigest> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let open = sink !== null;
+  let sinkError: Error | undefined;
+  const closed = new Promise<void>((resolve) => {
+    if (!sink) return;
+    sink.on("error", (e) => {
+      sinkError ??= e;
+      open = false;
+      resolve();
+    });
+    sink.on("close", () => {
+      open = false;
+      resolve();
+    });
+  });
+  try {
+    for await (const chunk of body) {
+      const buf = chunk as Buffer;
+      hash.update(buf);
+      bytes += buf.length;
+      opts.onBytes?.(bytes);
+      if (open && sink && !sink.write(buf)) await Promise.race([new Promise((r) => sink.once("drain", r)), closed]);
+      if (!open && sink && !opts.mayCloseEarly) throw sinkError ?? new Error("the destination closed early");
+    }
+  } catch (e) {
+    sink?.destroy();
+    body.destroy();
+    if (e === sinkError || (e as Error).message === "the destination closed early") throw e;
+    throw new DrpError(describeS3Error(e, "reading the dump from S3 failed mid-stream"), 1);
+  }
+  if (open && sink) sink.end();
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+export function checkDigest(got: StreamDigest, manifest: Manifest, where: string): void {
+  if (got.bytes !== manifest.dump.bytes)
+    throw new DrpError(`dump ${where} streamed ${got.bytes} bytes but the manifest records ${manifest.dump.bytes}: truncated download or object`, 1);
+  if (got.sha256 !== manifest.dump.sha256)
+    throw new DrpError(`checksum mismatch for ${where}: SHA-256 ${got.sha256} but the manifest records ${manifest.dump.sha256}; the dump is corrupt, do not restore it`, 1);
+}
+
+/** Downloads the dump to a local file while hashing, then checks size and SHA-256. */
+export async function downloadDump(s3: S3Client, loaded: LoadedManifest, path: string, onBytes?: (n: number) => void): Promise<StreamDigest> {
+  const dump = dumpObject(loaded);
+  const body = await openDump(s3, dump);
+  // A large write buffer: fewer waits for drain, the download runs at the network's pace.
+  const file = createWriteStream(path, { flags: "wx", mode: 0o600, highWaterMark: 8 * 1024 * 1024 });
+  const fileDone = new Promise<void>((resolve, reject) => {
+    file.on("finish", resolve);
+    file.on("error", (e) => reject(new DrpError(`cannot write ${path}: ${e.message}`, 1)));
+  });
+  fileDone.catch(() => undefined);
+  let digest: StreamDigest;
+  try {
+    digest = await streamDump(body, file, { onBytes });
+  } catch (e) {
+    if (e instanceof DrpError) throw e;
+    throw new DrpError(`cannot write ${path}: ${(e as Error).message}`, 1);
+  }
+  await fileDone;
+  checkDigest(digest, loaded.manifest, s3Uri(dump));
+  return digest;
+}
+
+/** Table-data entries in `pg_restore --list` output, as schema.table. */
+export function tocTableData(list: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of list.split("\n")) {
+    const m = /^\d+; \d+ \d+ TABLE DATA (\S+) (\S+)( |$)/.exec(line);
+    if (m) out.add(`${m[1]}.${m[2]}`);
+  }
+  return out;
+}
+
+/** The TOC must list data for every critical table in the manifest. */
+export function checkToc(list: string, manifest: Manifest, where: string): number {
+  const entries = list.split("\n").filter((l) => /^\d+;/.test(l)).length;
+  if (entries === 0) throw new DrpError(`dump ${where} has an empty table of contents`, 1);
+  const data = tocTableData(list);
+  const missing = Object.keys(manifest.rowCounts).filter((t) => !data.has(t));
+  if (missing.length) throw new DrpError(`dump ${where} has no data for ${missing.join(", ")} although the manifest counts it`, 1);
+  return entries;
+}

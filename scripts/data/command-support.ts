@@ -1,0 +1,43 @@
+/**
+ * Flag and environment parsing shared by the data commands (export, verify, restore, pitr). Kept light:
+ * the commands require their heavy modules (AWS SDK, pg, zod) only when they run, so every start is quick.
+ */
+import type { DrpConfig } from "../../constructs/config";
+import { DrpError } from "../lib/cli";
+
+/** The plan's configuration, or one line saying why it cannot be read (its issues joined). */
+export function configFor(purpose: string): DrpConfig {
+  const { ConfigError, loadConfig } = require("../../constructs/config") as typeof import("../../constructs/config");
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new DrpError(`${purpose}: ${e.message.split("\n").map((l) => l.trim()).filter(Boolean).join("; ")}`, 2);
+    throw e;
+  }
+}
+
+export function intOption(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) throw new DrpError(`${flag} must be a whole number from ${min} to ${max} (got "${raw}")`, 2);
+  return n;
+}
+
+export function numberOption(raw: string | undefined, flag: string, unit: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || n < min || n > max) throw new DrpError(`${flag} must be a number of ${unit} from ${min} to ${max} (got "${raw}")`, 2);
+  return n;
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`drp: warning: ${message}\n`);
+}
+
+export const DATABASE_ENV_HELP = `  DATABASE_URL            postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=require]
+                          (or the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE)`;
+
+export const S3_ENV_HELP = `  AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+                          the AWS SDK's usual configuration
+  AWS_ENDPOINT_URL_S3     another S3 server (path-style), e.g. http://127.0.0.1:5000
+  DRP_PG_BIN              directory of pg_dump/pg_restore (default: newest /usr/lib/postgresql/*/bin, then PATH)`;

@@ -1,0 +1,241 @@
+/**
+ * The weekly export: `pg_dump -Fc` streamed into a multipart upload, hashed on the way, with exact row
+ * counts of the critical tables taken from the dump's own snapshot, and the manifest written last.
+ * Memory stays flat (a few upload parts) whatever the database size. A failed export leaves no
+ * manifest and no pending multipart upload, so rerunning is always safe.
+ */
+import { createHash } from "node:crypto";
+import { Transform, type TransformCallback } from "node:stream";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { Client } from "pg";
+import { version as drpVersion } from "../../package.json";
+import { DrpError } from "../lib/cli";
+import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
+import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
+import { readBucketDefaultRetention } from "./artifact";
+import { connect, describePgError, type DbConnection } from "./connection";
+import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type Manifest } from "./manifest";
+import { countRows, resolveTables } from "./tables";
+
+const MiB = 1024 * 1024;
+/** 8 MiB parts, 4 in flight: the process stays under 200 MB; parts grow only for databases over ~70 GB. */
+export const MIN_PART_SIZE = 8 * MiB;
+export const DEFAULT_QUEUE_SIZE = 4;
+/** S3 allows 10,000 parts; the budget leaves room for a dump somewhat larger than the database. */
+const PART_BUDGET = 9_000;
+
+/** Part size for a database of `databaseBytes`: the dump (compressed) rarely exceeds the database's size. */
+export function partSizeFor(databaseBytes: number): number {
+  return Math.max(MIN_PART_SIZE, Math.ceil(databaseBytes / PART_BUDGET / MiB) * MiB);
+}
+
+export interface ExportOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  /** Key prefix ending in / (or empty). */
+  readonly prefix: string;
+  /** Tables to count, `orders` or `schema.orders`. */
+  readonly criticalTables: readonly string[];
+  readonly db: DbConnection;
+  readonly partSize?: number;
+  readonly queueSize?: number;
+  readonly now?: () => Date;
+  readonly onBytes?: (bytes: number) => void;
+}
+
+export interface ExportResult {
+  readonly manifestUri: string;
+  readonly manifest: Manifest;
+  /** Seconds per phase: pg_dump running, then the upload's completion and the manifest after it. */
+  readonly timings: { readonly dumpSeconds: number; readonly finishSeconds: number };
+}
+
+const since = (t: number) => Math.round((performance.now() - t) / 10) / 100;
+
+/** Hashes and counts what passes; holds back end-of-stream until `beforeEnd` settles, so a failed
+ * pg_dump (which still closes its stdout) fails the upload instead of completing a truncated object. */
+class DigestStream extends Transform {
+  private readonly hash = createHash("sha256");
+  bytes = 0;
+  constructor(
+    private readonly beforeEnd: () => Promise<unknown>,
+    private readonly onBytes?: (n: number) => void,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(this.bytes);
+    cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    this.beforeEnd().then(
+      () => cb(),
+      (e: Error) => cb(e),
+    );
+  }
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+}
+
+async function refuseExisting(s3: S3Client, bucket: string, key: string): Promise<void> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (e) {
+    if (isS3NotFound(e) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) return;
+    throw new DrpError(describeS3Error(e, `cannot reach s3://${bucket}`), 1);
+  }
+  throw new DrpError(`an export already exists at s3://${bucket}/${key}; wait a second and run again`, 1);
+}
+
+async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number }> {
+  const client = await connect(db, "cannot start the export", "drp-export");
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    // Counting big tables and waiting for pg_dump must not trip role-level timeouts (Supabase sets some).
+    await client.query("SET LOCAL statement_timeout = 0");
+    await client.query("SET LOCAL idle_in_transaction_session_timeout = 0");
+    const snap = await client.query<{ id: string }>("SELECT pg_catalog.pg_export_snapshot() AS id");
+    const ver = await client.query<{ v: string; n: string; size: string }>(
+      `SELECT pg_catalog.current_setting('server_version') AS v, pg_catalog.current_setting('server_version_num') AS n,
+              pg_catalog.pg_database_size(pg_catalog.current_database()) AS size`,
+    );
+    const row = ver.rows[0];
+    return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size) };
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw new DrpError(describePgError(e, db, "cannot open the export snapshot"), 1);
+  }
+}
+
+export async function exportDatabase(opts: ExportOptions): Promise<ExportResult> {
+  const { s3, bucket, db } = opts;
+  const now = opts.now ?? (() => new Date());
+  const started = now();
+  const keys = exportKeys(opts.prefix, db.exportName, started);
+
+  const [bucketDefault, , pgDumpVersion] = await Promise.all([
+    readBucketDefaultRetention(s3, bucket),
+    refuseExisting(s3, bucket, keys.manifestKey),
+    pgToolVersion("pg_dump"),
+  ]);
+
+  const snap = await openSnapshot(db);
+  const { client } = snap;
+  try {
+    let tables: string[];
+    try {
+      tables = await resolveTables(client, opts.criticalTables);
+    } catch (e) {
+      if (e instanceof DrpError) throw e;
+      throw new DrpError(describePgError(e, db, "cannot look up the critical tables"), 1);
+    }
+
+    const dump = spawnPgTool(
+      "pg_dump",
+      ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
+      { connection: db.toolConnection(), stdout: "pipe" },
+    );
+    const digest = new DigestStream(() => dump.done, opts.onBytes);
+    dump.stdout!.on("error", (e) => digest.destroy(e));
+    dump.stdout!.pipe(digest);
+
+    skipPartPayloadHash(s3);
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: keys.dumpKey, Body: digest, ContentType: "application/octet-stream" },
+      partSize: opts.partSize ?? partSizeFor(snap.databaseBytes),
+      queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
+      leavePartsOnError: false,
+    });
+    const uploaded = upload.done();
+    const dumpStarted = performance.now();
+    let dumpSeconds = 0;
+    void dump.done.then(
+      () => (dumpSeconds = since(dumpStarted)),
+      () => undefined,
+    );
+    const counted = countRows(client, tables).catch((e: unknown) => {
+      throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
+    });
+
+    let versionId: string | undefined;
+    let rowCounts: Record<string, number>;
+    try {
+      const [up, , counts] = await Promise.all([
+        uploaded.catch((e: unknown) => {
+          throw e instanceof DrpError ? e : new DrpError(describeS3Error(e, `uploading s3://${bucket}/${keys.dumpKey} failed`), 1);
+        }),
+        dump.done,
+        counted,
+      ]);
+      versionId = up.VersionId;
+      rowCounts = counts;
+    } catch (e) {
+      dump.kill();
+      digest.destroy();
+      await upload.abort().catch(() => undefined);
+      await Promise.allSettled([uploaded, dump.done, counted]);
+      throw e;
+    }
+
+    const finishStarted = performance.now();
+    try {
+      await client.query("COMMIT");
+    } catch (e) {
+      throw new DrpError(describePgError(e, db, "closing the export snapshot failed"), 1);
+    }
+
+    let head;
+    try {
+      head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.dumpKey, VersionId: versionId }));
+    } catch (e) {
+      throw new DrpError(describeS3Error(e, `cannot read back s3://${bucket}/${keys.dumpKey}`), 1);
+    }
+    if (head.ContentLength !== digest.bytes)
+      throw new DrpError(`s3://${bucket}/${keys.dumpKey} holds ${head.ContentLength} bytes but ${digest.bytes} were streamed; export not recorded`, 1);
+
+    const warnings: string[] = [];
+    const retainUntil = head.ObjectLockRetainUntilDate ? new Date(head.ObjectLockRetainUntilDate).toISOString() : null;
+    if (!bucketDefault) warnings.push(`bucket ${bucket} has no Object Lock default retention: the dump is not protected against deletion`);
+    else if (!retainUntil) warnings.push(`the bucket's default retention (${bucketDefault.mode}) is not reported on the dump; check the bucket's Object Lock configuration`);
+
+    const manifest: Manifest = ManifestSchema.parse({
+      formatVersion: MANIFEST_FORMAT_VERSION,
+      kind: "postgres-export",
+      createdBy: `drp ${drpVersion}`,
+      source: { name: db.exportName, serverVersion: snap.serverVersion, serverVersionNum: snap.serverVersionNum, pgDumpVersion },
+      startedAt: started.toISOString(),
+      finishedAt: now().toISOString(),
+      objects: { bucket, manifestKey: keys.manifestKey, dumpKey: keys.dumpKey },
+      dump: {
+        format: "pg_dump-custom",
+        bytes: digest.bytes,
+        sha256: digest.digest(),
+        versionId: versionId ?? head.VersionId ?? null,
+        objectLock: { bucketDefault, mode: head.ObjectLockMode ?? null, retainUntil },
+      },
+      rowCounts,
+      warnings,
+    } satisfies Manifest);
+
+    try {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: keys.manifestKey,
+          Body: `${JSON.stringify(manifest, null, 2)}\n`,
+          ContentType: "application/json",
+        }),
+      );
+    } catch (e) {
+      throw new DrpError(describeS3Error(e, `writing the manifest s3://${bucket}/${keys.manifestKey} failed (the dump without it is incomplete; rerun the export)`), 1);
+    }
+    return { manifestUri: s3Uri({ bucket, key: keys.manifestKey }), manifest, timings: { dumpSeconds, finishSeconds: since(finishStarted) } };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The one way to run PostgreSQL client programs (pg_dump, pg_restore, psql): binary lookup, spawning,
+ * and their failures as one line. Binaries come from DRP_PG_BIN, else the newest
+ * /usr/lib/postgresql/<major>/bin (pg_dump must be at least the server's major), else PATH.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, readdirSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { DrpError } from "./cli";
+
+export type PgTool = "pg_dump" | "pg_restore" | "psql" | "initdb" | "pg_ctl";
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Directories to search, best first. */
+export function pgBinDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const dirs: string[] = [];
+  if (env.DRP_PG_BIN) dirs.push(env.DRP_PG_BIN);
+  try {
+    const majors = readdirSync("/usr/lib/postgresql")
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
+    dirs.push(...majors.map((m) => `/usr/lib/postgresql/${m}/bin`));
+  } catch {
+    // not a Debian layout
+  }
+  dirs.push(...(env.PATH ?? "").split(delimiter).filter(Boolean));
+  return dirs;
+}
+
+const found = new Map<string, string>();
+
+export function pgToolPath(tool: PgTool): string {
+  const cached = found.get(tool);
+  if (cached) return cached;
+  for (const dir of pgBinDirs()) {
+    const path = join(dir, tool);
+    if (executable(path)) {
+      found.set(tool, path);
+      return path;
+    }
+  }
+  throw new DrpError(`${tool} not found: install the PostgreSQL client (same major as the server, or newer) or set DRP_PG_BIN to its bin directory`, 1);
+}
+
+/** How a pg tool reaches a database: extra arguments (e.g. --dbname) and environment (e.g. PGPASSWORD). */
+export interface PgToolConnection {
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface PgToolOptions {
+  readonly connection?: PgToolConnection;
+  /** "pipe" gives a writable stdin; default "ignore". */
+  readonly stdin?: "pipe" | "ignore";
+  /** "pipe" exposes stdout as a stream; "collect" buffers it for the result; default "ignore". */
+  readonly stdout?: "pipe" | "collect" | "ignore";
+}
+
+export interface PgProcess {
+  readonly child: ChildProcess;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  /** Resolves with the collected stdout (empty unless stdout: "collect") once the tool exits 0. */
+  readonly done: Promise<string>;
+  /** Stops the tool (it is then reported as failed). */
+  kill(): void;
+}
+
+const STDERR_LIMIT = 64 * 1024;
+
+/** The most telling line of a tool's stderr: its first error line (with the server's detail), else its first line. */
+export function summarizeToolError(tool: string, stderr: string): string {
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const at = lines.findIndex((l) => / error: |FATAL|ERROR:/.test(l));
+  const main = (lines[at] ?? lines[0] ?? "").replace(new RegExp(`^${tool}: (error: )?`), "");
+  const detail = at >= 0 ? lines.slice(at + 1).find((l) => l.startsWith(`${tool}: detail: `)) : undefined;
+  return detail ? `${main} (${detail.slice(`${tool}: detail: `.length)})` : main;
+}
+
+export function spawnPgTool(tool: PgTool, args: readonly string[], options: PgToolOptions = {}): PgProcess {
+  const path = pgToolPath(tool);
+  const connection = options.connection ?? { args: [], env: {} };
+  const stdoutMode = options.stdout ?? "ignore";
+  const child = spawn(path, [...args, ...connection.args], {
+    env: { ...process.env, ...connection.env },
+    stdio: [options.stdin ?? "ignore", stdoutMode === "ignore" ? "ignore" : "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (d: string) => {
+    if (stderr.length < STDERR_LIMIT) stderr += d;
+  });
+  let collected = "";
+  if (stdoutMode === "collect") {
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => (collected += d));
+  }
+  let killed = false;
+  const done = new Promise<string>((resolve, reject) => {
+    child.on("error", (e) => reject(new DrpError(`cannot run ${path}: ${e.message}`, 1)));
+    child.on("close", (code, signal) => {
+      if (code === 0 && !killed) return resolve(collected);
+      const why = summarizeToolError(tool, stderr) || (signal ? `stopped by ${signal}` : `exit code ${code}`);
+      reject(new DrpError(`${tool} failed: ${why}`, 1));
+    });
+  });
+  // A caller that only kills the tool must not see an unhandled rejection.
+  done.catch(() => undefined);
+  return {
+    child,
+    stdin: child.stdin,
+    stdout: stdoutMode === "pipe" ? child.stdout : null,
+    done,
+    kill() {
+      killed = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    },
+  };
+}
+
+/** Runs a tool to completion and returns its stdout. */
+export function runPgTool(tool: PgTool, args: readonly string[], connection?: PgToolConnection): Promise<string> {
+  return spawnPgTool(tool, args, { connection, stdout: "collect" }).done;
+}
+
+/** e.g. "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)". */
+export async function pgToolVersion(tool: PgTool): Promise<string> {
+  return (await runPgTool(tool, ["--version"])).trim();
+}
