@@ -81,7 +81,9 @@ export class ScheduledExport extends Construct {
       service: "ecs-tasks.amazonaws.com",
       statements: [
         // Multipart upload needs Put + Abort (AbortMultipartUpload discards unfinished parts, never a stored object).
-        { Sid: "WriteExports", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:GetObject", "s3:GetObjectRetention"], Resource: exportsArn },
+        { Sid: "WriteExports", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: exportsArn },
+        // Read back what was written: refuse an existing manifest, confirm the dump version and its lock.
+        { Sid: "CheckExports", Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectRetention"], Resource: exportsArn },
         { Sid: "ReadLockConfig", Action: ["s3:GetBucketObjectLockConfiguration"], Resource: props.bucketArn },
         { Sid: "EncryptExports", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: props.bucketKeyArn },
       ],
@@ -125,7 +127,7 @@ export class ScheduledExport extends Construct {
       name: `${name}-export-scheduler`,
       service: "scheduler.amazonaws.com",
       statements: [
-        { Sid: "RunExportTask", Action: "ecs:RunTask", Resource: this.taskDefinition.arnWithoutRevision, Condition: { ArnLike: { "ecs:cluster": cluster.arn } } },
+        { Sid: "RunExportTask", Action: "ecs:RunTask", Resource: `${this.taskDefinition.arnWithoutRevision}:*`, Condition: { ArnLike: { "ecs:cluster": cluster.arn } } },
         { Sid: "PassTaskRoles", Action: "iam:PassRole", Resource: [executionRole.arn, taskRole.arn] },
         { Sid: "DeadLetter", Action: "sqs:SendMessage", Resource: this.deadLetterQueue.arn },
       ],
