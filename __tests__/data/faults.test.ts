@@ -12,7 +12,7 @@ import { restoreExport } from "../../scripts/data/restore";
 import { verifyExport } from "../../scripts/data/verify";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { freePort, startPostgres, type PgServer } from "../harness/postgres";
-import { oneLineError, runDrp, runDrpInProcess } from "./cli";
+import { oneLineError, runDrp, runDrpInProcess } from "../harness/cli";
 import { CRITICAL_TABLES, SHOP_SQL } from "./fixtures";
 
 const BUCKET = "livestreamsell-dr-faults";

@@ -3,7 +3,7 @@ import { DrpError } from "../../scripts/lib/cli";
 import { parseTargetTime, planPitr, runPitr } from "../../scripts/data/pitr";
 import { supabaseApi } from "../../scripts/data/supabase-api";
 import { startFakeSupabase, type FakeSupabase } from "../harness/supabase-api";
-import { oneLineError, runDrp, runDrpInProcess } from "./cli";
+import { oneLineError, runDrp, runDrpInProcess } from "../harness/cli";
 
 const HOUR = 3600;
 let api: FakeSupabase;
