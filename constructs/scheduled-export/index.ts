@@ -93,12 +93,12 @@ export class ScheduledExport extends Construct {
       family: `${name}-export`,
       requiresCompatibilities: ["FARGATE"],
       networkMode: "awsvpc",
+      // pg_dump compresses on one core and the upload streams in 8 MiB parts: no disk, modest memory.
       cpu: "1024",
-      memory: "2048",
+      memory: "1024",
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-      ephemeralStorage: { sizeInGib: 21 },
       containerDefinitions: JSON.stringify([
         {
           name: "export",
