@@ -34,7 +34,7 @@ Example:
     )
     .action(async (flags: ExportFlags) => {
       // Required on use, not imported: starting drp for another command should not load these.
-      const { byteProgress } = require("../lib/progress") as typeof import("../lib/progress");
+      const { withByteProgress } = require("../lib/progress") as typeof import("../lib/progress");
       const { createS3Client, isBucketName } = require("../lib/s3") as typeof import("../lib/s3");
       const { connectionFromEnv } = require("../data/connection") as typeof import("../data/connection");
       const { exportDatabase } = require("../data/export") as typeof import("../data/export");
@@ -52,13 +52,7 @@ Example:
 
       const db = connectionFromEnv();
       const s3 = createS3Client();
-      const progress = byteProgress("exporting");
-      let result;
-      try {
-        result = await exportDatabase({ s3, bucket, prefix, criticalTables, db, onBytes: (n) => progress.update(n) });
-      } finally {
-        progress.stop();
-      }
+      const result = await withByteProgress("exporting", ({ onBytes }) => exportDatabase({ s3, bucket, prefix, criticalTables, db, onBytes }));
       const { manifest, manifestUri } = result;
       for (const w of manifest.warnings) warn(w);
       emit(

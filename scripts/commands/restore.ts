@@ -39,33 +39,18 @@ Example:
     )
     .action(async (uri: string, flags: RestoreFlags) => {
       // Required on use, not imported: starting drp for another command should not load these.
-      const { byteProgress, formatBytes } = require("../lib/progress") as typeof import("../lib/progress");
+      const { formatBytes, formatRowCounts, withByteProgress } = require("../lib/progress") as typeof import("../lib/progress");
       const { createS3Client } = require("../lib/s3") as typeof import("../lib/s3");
       const { connectionFromUrl } = require("../data/connection") as typeof import("../data/connection");
       const { restoreExport } = require("../data/restore") as typeof import("../data/restore");
       const jobs = intOption(flags.jobs, "--jobs", 1, 64);
       const target = connectionFromUrl(flags.target, "--target");
       const s3 = createS3Client();
-      const progress = byteProgress("downloading");
-      let result;
-      try {
-        result = await restoreExport({
-          s3,
-          uri,
-          target,
-          force: Boolean(flags.force),
-          jobs,
-          noOwner: flags.owner === false,
-          onBytes: (n) => progress.update(n),
-          onPhase: (p) => progress.phase(p),
-        });
-      } finally {
-        progress.stop();
-      }
+      const result = await withByteProgress("downloading", (hooks) =>
+        restoreExport({ s3, uri, target, force: Boolean(flags.force), jobs, noOwner: flags.owner === false, ...hooks }),
+      );
       emit(Boolean(flags.json), { ok: true, ...result }, () => {
-        const counts = Object.entries(result.rowCounts)
-          .map(([t, n]) => `${t}=${n}`)
-          .join(" ");
+        const counts = formatRowCounts(result.rowCounts);
         return [
           `restored ${result.manifest}`,
           `  into ${result.target} (${formatBytes(result.bytes)}, sha256 ${result.sha256}, ${result.singleTransaction ? "single transaction" : `${jobs} jobs`})`,

@@ -35,30 +35,18 @@ Example:
     )
     .action(async (uri: string, flags: VerifyFlags) => {
       // Required on use, not imported: starting drp for another command should not load these.
-      const { byteProgress, formatBytes } = require("../lib/progress") as typeof import("../lib/progress");
+      const { formatBytes, formatRowCounts, withByteProgress } = require("../lib/progress") as typeof import("../lib/progress");
       const { createS3Client } = require("../lib/s3") as typeof import("../lib/s3");
       const { connectionFromEnv, connectionFromUrl } = require("../data/connection") as typeof import("../data/connection");
       const { verifyExport } = require("../data/verify") as typeof import("../data/verify");
       const jobs = intOption(flags.jobs, "--jobs", 1, 64);
       const server = flags.restoreTest ? (flags.scratchUrl ? connectionFromUrl(flags.scratchUrl, "--scratch-url") : connectionFromEnv()) : undefined;
       const s3 = createS3Client();
-      const progress = byteProgress(flags.restoreTest ? "downloading" : "verifying");
-      let result;
-      try {
-        result = await verifyExport({
-          s3,
-          uri,
-          restoreTest: server ? { server, jobs } : undefined,
-          onBytes: (n) => progress.update(n),
-          onPhase: (p) => progress.phase(p),
-        });
-      } finally {
-        progress.stop();
-      }
+      const result = await withByteProgress(flags.restoreTest ? "downloading" : "verifying", (hooks) =>
+        verifyExport({ s3, uri, restoreTest: server ? { server, jobs } : undefined, ...hooks }),
+      );
       emit(Boolean(flags.json), { ok: true, ...result }, () => {
-        const counts = Object.entries(result.rowCounts)
-          .map(([t, n]) => `${t}=${n}`)
-          .join(" ");
+        const counts = formatRowCounts(result.rowCounts);
         return [
           `OK ${result.manifest}`,
           `  dump ${formatBytes(result.bytes)}, sha256 ${result.sha256}, ${result.tocEntries} TOC entries`,

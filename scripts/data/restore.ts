@@ -7,13 +7,14 @@ import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "../lib/cli";
 import { runPgTool } from "../lib/pg-tools";
+import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
 import { compareCounts, countTablesIn, userTables } from "./tables";
 import { withTempDir } from "./workspace";
 
-export interface RestoreOptions {
+export interface RestoreOptions extends ProgressHooks {
   readonly s3: S3Client;
   readonly uri: string;
   readonly target: DbConnection;
@@ -27,8 +28,6 @@ export interface RestoreOptions {
   /** Skip ownership and grants, for targets that lack the source's roles. */
   readonly noOwner?: boolean;
   readonly tmpDir?: string;
-  readonly onBytes?: (bytes: number) => void;
-  readonly onPhase?: (phase: string) => void;
 }
 
 export interface RestoreResult {

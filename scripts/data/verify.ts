@@ -7,20 +7,19 @@ import { join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "../lib/cli";
 import { runPgTool, spawnPgTool } from "../lib/pg-tools";
+import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { checkDigest, checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest, openDump, streamDump, type LoadedManifest } from "./artifact";
 import type { DbConnection } from "./connection";
 import { compareCounts, countTablesIn } from "./tables";
 import { withScratchDatabase, withTempDir } from "./workspace";
 
-export interface VerifyOptions {
+export interface VerifyOptions extends ProgressHooks {
   readonly s3: S3Client;
   readonly uri: string;
   /** Restore into a scratch database on this server and compare row counts. */
   readonly restoreTest?: { readonly server: DbConnection; readonly jobs?: number };
   readonly tmpDir?: string;
-  readonly onBytes?: (bytes: number) => void;
-  readonly onPhase?: (phase: string) => void;
 }
 
 export interface VerifyResult {

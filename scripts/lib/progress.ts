@@ -57,6 +57,29 @@ export function byteProgress(label: string, total?: number, stream: NodeJS.Write
   };
 }
 
+/** Callbacks long data work reports through. */
+export interface ProgressHooks {
+  readonly onBytes?: (bytes: number) => void;
+  readonly onPhase?: (phase: string) => void;
+}
+
+/** Runs `work` with a byte progress line wired to its hooks, and always clears the line. */
+export async function withByteProgress<T>(label: string, work: (hooks: Required<ProgressHooks>) => Promise<T>): Promise<T> {
+  const progress = byteProgress(label);
+  try {
+    return await work({ onBytes: (n) => progress.update(n), onPhase: (p) => progress.phase(p) });
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Row counts as "table=n table=n". */
+export function formatRowCounts(counts: Record<string, number | null>): string {
+  return Object.entries(counts)
+    .map(([t, n]) => `${t}=${n}`)
+    .join(" ");
+}
+
 /** One status line per change, for polling work (PITR). */
 export function statusLine(stream: NodeJS.WriteStream = process.stderr): (text: string) => void {
   if (!stream.isTTY) return () => undefined;
