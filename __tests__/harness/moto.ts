@@ -49,6 +49,9 @@ export async function startMoto(): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+  // A crashed test run must not leave the server behind.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   let output = "";
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-4000);
@@ -94,6 +97,7 @@ export async function startMoto(): Promise<MotoServer> {
       return out.Uploads?.length ?? 0;
     },
     async stop() {
+      process.off("exit", killOnExit);
       s3.destroy();
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));

@@ -86,6 +86,16 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
     throw new Error(`${(e as Error).message}\n${log}`);
   }
 
+  // A crashed test run must not leave the server behind (exit handlers must be synchronous).
+  const stopOnExit = () => {
+    try {
+      asPostgres(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } catch {
+      // already stopped
+    }
+    rmSync(parent, { recursive: true, force: true });
+  };
+  process.once("exit", stopOnExit);
   const host = "127.0.0.1";
   const urlFor = (db: string) => `postgresql://postgres@${host}:${port}/${encodeURIComponent(db)}`;
   const sql = async (db: string, text: string) => {
@@ -108,6 +118,7 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
     },
     sql,
     async stop() {
+      process.off("exit", stopOnExit);
       try {
         asPostgres(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
       } finally {
