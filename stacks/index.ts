@@ -23,8 +23,8 @@ export function defineStacks(app: Construct, deployment: Deployment): DrpStack[]
   const exportJob = new ExportStack(app, deployment, storage.drBucket, monitoring.alerting);
   const primary = new ComputeStack(app, deployment, "primary");
   const secondary = new ComputeStack(app, deployment, "secondary");
+  // Compute and edge depend on no other stack, so `cdktf deploy edge -c maintenance=on` or an image
+  // roll-out deploys alone; they read the storage stack's secrets by name (see README "First deployment").
   const edge = new EdgeStack(app, deployment);
-  // The secondary reads the replica of the pull secret that the storage stack declares.
-  for (const s of [primary, secondary, edge]) s.addDependency(storage);
   return [state, monitoring, storage, exportJob, primary, secondary, edge];
 }

@@ -253,6 +253,13 @@ describe("scheduled export", () => {
   });
 });
 
+describe("stack independence", () => {
+  it("lets the edge and each compute stack deploy alone (maintenance toggle, image roll-out)", () => {
+    const { objects } = synthPlan({});
+    for (const name of ["edge", "compute-primary", "compute-secondary"]) expect({ name, dependsOn: objects[name].dependencies.map((d) => d.node.id) }).toEqual({ name, dependsOn: [] });
+  });
+});
+
 describe("failover (-c region=secondary)", () => {
   it("declares only the stacks a failover touches", () => {
     expect(Object.keys(failover).sort()).toEqual(["compute-secondary", "edge"]);
