@@ -47,6 +47,13 @@ describe("export keys", () => {
 });
 
 describe("database connections", () => {
+  it("names a broken %-escape in the URL instead of crashing", () => {
+    expect(() => connectionFromUrl("postgresql://postgres:ab%zz9@db.example.com:5432/postgres", "--target")).toThrow(
+      "--target has an invalid %-escape in its password; write a literal % as %25",
+    );
+    expect(connectionFromUrl("postgresql://postgres:ab%2529@db.example.com:5432/postgres").toolConnection().env.PGPASSWORD).toBe("ab%29");
+  });
+
   it("keeps the password out of pg tool arguments and gives libpq sslmode semantics to node-pg", () => {
     const c = connectionFromUrl("postgresql://postgres:p%40ss@db.abcdefghijklmnopqrst.supabase.co:5432/postgres?sslmode=require");
     const tool = c.toolConnection();

@@ -133,6 +133,10 @@ describe("drp pitr", () => {
     expect(() => parseTargetTime("2026-11-27T05:58:00")).toThrow(/ISO-8601 time with a zone/);
     expect(() => parseTargetTime("yesterday")).toThrow(DrpError);
     expect(parseTargetTime("2026-11-27T02:58:00-03:00").toISOString()).toBe("2026-11-27T05:58:00.000Z");
+    // Date.parse would roll these over to another day: a restore to a time nobody typed.
+    for (const impossible of ["2026-02-30T05:58:00Z", "2026-11-31T05:58:00Z", "2026-11-27T24:00:00Z", "2026-11-27T05:60:00Z", "2026-11-27T05:58:00+25:00"])
+      expect(() => parseTargetTime(impossible)).toThrow(`--to "${impossible}" is not a real date and time`);
+    expect(parseTargetTime("2028-02-29T00:00:00Z").toISOString()).toBe("2028-02-29T00:00:00.000Z");
     const r = await runDrpInProcess(["pitr", "--project-ref", "NOT-A-REF", "--to", "2026-11-27T05:58:00Z"], env);
     expect(r.error).toMatchObject({ exitCode: 2, message: expect.stringMatching(/is not a Supabase project ref/) });
     expect(api.requests).toEqual([]);

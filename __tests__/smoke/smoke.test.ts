@@ -15,6 +15,7 @@ let healthy: Origin;
 let apiDown: Origin;
 let slow: Origin;
 let degraded: Origin;
+let silent: Origin;
 let hanging: Origin;
 let closed: string;
 let worker: Workers;
@@ -22,11 +23,12 @@ let workerOnBrokenApi: Workers;
 let workerOnDeadOrigin: Workers;
 
 beforeAll(async () => {
-  [healthy, apiDown, slow, degraded, hanging] = await Promise.all([
+  [healthy, apiDown, slow, degraded, silent, hanging] = await Promise.all([
     startOrigin(appHandler()),
     startOrigin(appHandler({ apiStatus: 500 })),
     startOrigin(appHandler({ delayMs: 150 })),
     startOrigin(appHandler({ health: { status: "degraded", db: "down" } })),
+    startOrigin(appHandler({ health: { db: "down" } })),
     startOrigin(hangingHandler),
   ]);
   closed = await closedPortUrl();
@@ -39,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([worker?.dispose(), workerOnBrokenApi?.dispose(), workerOnDeadOrigin?.dispose()]);
-  await Promise.all([healthy, apiDown, slow, degraded, hanging].map((o) => o?.close()));
+  await Promise.all([healthy, apiDown, slow, degraded, silent, hanging].map((o) => o?.close()));
 });
 
 const smoke = (raw: RawSmokeOptions) => runSmoke(parseSmokeOptions(raw));
@@ -79,6 +81,11 @@ describe("smoke gate against origins", () => {
   it("fails a health endpoint that reports itself degraded", async () => {
     const c = byName(await smoke({ url: degraded.url }));
     expect(c.health).toMatchObject({ ok: false, status: 200, reason: expect.stringMatching(/^reports status "degraded"/) });
+  });
+
+  it("fails a health endpoint that says neither ok nor a healthy status", async () => {
+    const c = byName(await smoke({ url: silent.url }));
+    expect(c.health).toMatchObject({ ok: false, status: 200, reason: expect.stringMatching(/^reports neither ok: true nor a healthy status/) });
   });
 
   it("fails on a timeout and on a closed port, naming which", async () => {

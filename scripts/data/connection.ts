@@ -47,9 +47,16 @@ export function connectionFromUrl(raw: string, what = "DATABASE_URL"): DbConnect
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
     throw new DrpError(`${what} must start with postgresql:// (got ${url.protocol}//)`, 2);
   if (!url.hostname) throw new DrpError(`${what} has no host; use postgresql://USER:PASSWORD@HOST:PORT/DATABASE`, 2);
-  const password = decodeURIComponent(url.password);
-  const user = decodeURIComponent(url.username);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, "")) || user || "postgres";
+  const decode = (part: string, name: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new DrpError(`${what} has an invalid %-escape in its ${name}; write a literal % as %25`, 2);
+    }
+  };
+  const password = decode(url.password, "password");
+  const user = decode(url.username, "user");
+  const database = decode(url.pathname.replace(/^\//, ""), "database name") || user || "postgres";
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = url.port || "5432";
 

@@ -15,9 +15,17 @@ export function checkProjectRef(ref: string): string {
 
 /** ISO-8601 with an explicit zone: a zoneless time is ambiguous by hours, which PITR cannot afford. */
 export function parseTargetTime(raw: string): Date {
-  const ok = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(raw);
+  const usage = `--to "${raw}" is not an ISO-8601 time with a zone; use e.g. 2026-11-27T05:58:00Z or 2026-11-27T02:58:00-03:00`;
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-](\d{2}):(\d{2}))$/.exec(raw);
+  if (!m) throw new DrpError(usage, 2);
+  // Date.parse rolls 2026-02-30 over to March 2nd: a restore to a time nobody typed. Check every field.
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const [offsetHours, offsetMinutes] = [9, 10].map((i) => Number(m[i] ?? 0));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59)
+    throw new DrpError(`--to "${raw}" is not a real date and time (check the day of the month and the clock fields)`, 2);
   const t = Date.parse(raw);
-  if (!ok || Number.isNaN(t)) throw new DrpError(`--to "${raw}" is not an ISO-8601 time with a zone; use e.g. 2026-11-27T05:58:00Z or 2026-11-27T02:58:00-03:00`, 2);
+  if (Number.isNaN(t)) throw new DrpError(usage, 2);
   return new Date(t);
 }
 

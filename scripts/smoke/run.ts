@@ -63,6 +63,8 @@ function expectHealth(a: Answer): string | null {
   if ("ok" in o && o.ok !== true) return `reports ok: ${JSON.stringify(o.ok)}${snippet(a.body)}`;
   if ("status" in o && !(typeof o.status === "string" && HEALTHY_STATUS.has(o.status.toLowerCase())))
     return `reports status ${JSON.stringify(o.status)}${snippet(a.body)}`;
+  // Silence is not health: {} or {"db":"down"} must not reopen traffic.
+  if (!("ok" in o) && !("status" in o)) return `reports neither ok: true nor a healthy status${snippet(a.body)}`;
   return null;
 }
 
