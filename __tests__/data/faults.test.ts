@@ -2,6 +2,9 @@
  * Bad input and faults: each gets one clear line naming the cause, and nothing is lost or half-written
  * (no manifest for a failed export, no pending multipart upload, restore targets left as they were).
  */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { DrpError } from "../../scripts/lib/cli";
@@ -12,7 +15,7 @@ import { restoreExport } from "../../scripts/data/restore";
 import { verifyExport } from "../../scripts/data/verify";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { freePort, startPostgres, type PgServer } from "../harness/postgres";
-import { oneLineError, runDrp, runDrpInProcess } from "../harness/cli";
+import { exited, oneLineError, runDrp, runDrpInProcess, spawnDrp } from "../harness/cli";
 import { CRITICAL_TABLES, SHOP_SQL } from "./fixtures";
 
 const BUCKET = "livestreamsell-dr-faults";
@@ -255,5 +258,45 @@ describe("a connection dropped mid-stream", () => {
     expect(terminated).toBeDefined();
     expect(await moto.listKeys(BUCKET, "dropped/")).toEqual([]);
     expect(await moto.pendingUploads(BUCKET)).toBe(0);
+  });
+});
+
+describe("an operator's Ctrl-C during a restore", () => {
+  it("stops pg_restore before drp exits, leaves the target as it was, removes the download, exits 130", async () => {
+    const target = await emptyTarget();
+    const db = `target_${dbCounter}`;
+    await pg.sql(db, "CREATE TABLE audit_logs (stale text); INSERT INTO audit_logs VALUES ('old')");
+    // Hold a lock on the table that --force will drop: pg_restore waits on it until it is stopped.
+    const holder = new Client({ connectionString: target });
+    // pg_stat_activity is a snapshot per transaction: watch from a session outside the holder's.
+    const watcher = new Client({ connectionString: target });
+    await Promise.all([holder.connect(), watcher.connect()]);
+    const work = mkdtempSync(join(tmpdir(), "drp-interrupt-"));
+    try {
+      await holder.query("BEGIN; LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE");
+      const child = spawnDrp(["restore", manifestUri, "--target", target, "--force"], { ...moto.env, TMPDIR: work });
+      const done = exited(child);
+      const waiting = async () =>
+        (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pg_restore' AND wait_event_type = 'Lock'")).rows[0].n;
+      const deadline = Date.now() + 30_000;
+      while ((await waiting()) === 0) {
+        if (Date.now() > deadline) throw new Error("pg_restore never started waiting on the lock");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill("SIGINT");
+      const r = await done;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toContain("drp: interrupted by SIGINT; cleaning up");
+      // pg_restore was stopped before drp exited: no session of it is left to commit later.
+      expect(await waiting()).toBe(0);
+      expect((await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pg_restore'")).rows[0].n).toBe(0);
+      // (tsx keeps its own cache there; the downloaded dump lives in a drp- directory.)
+      expect(readdirSync(work).filter((n) => n.startsWith("drp-"))).toEqual([]);
+      await holder.query("ROLLBACK");
+      expect((await holder.query("SELECT stale FROM audit_logs")).rows).toEqual([{ stale: "old" }]);
+    } finally {
+      await Promise.all([holder.end(), watcher.end()]);
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

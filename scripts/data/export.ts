@@ -11,6 +11,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { Client } from "pg";
 import { version as drpVersion } from "../../package.json";
 import { DrpError } from "../lib/cli";
+import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
 import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { readBucketDefaultRetention } from "./artifact";
@@ -152,6 +153,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       leavePartsOnError: false,
     });
     const uploaded = upload.done();
+    // Interrupted (Ctrl-C, ECS stop): pg_dump is stopped by its runner; the upload is aborted here.
+    const forgetUpload = onInterrupt(() => upload.abort().catch(() => undefined));
     const dumpStarted = performance.now();
     let dumpSeconds = 0;
     void dump.done.then(
@@ -180,6 +183,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       await upload.abort().catch(() => undefined);
       await Promise.allSettled([uploaded, dump.done, counted]);
       throw e;
+    } finally {
+      forgetUpload();
     }
 
     const finishStarted = performance.now();

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { escapeIdentifier } from "pg";
 import { DrpError } from "../lib/cli";
+import { onInterrupt } from "../lib/interrupt";
 import { formatBytes } from "../lib/progress";
 import { connect, describePgError, type DbConnection } from "./connection";
 
@@ -21,12 +22,7 @@ export async function withTempDir<T>(bytes: number, base: string | undefined, fn
     throw new DrpError(`cannot create a temporary directory in ${parent}: ${(e as Error).message}; set TMPDIR to a writable disk`, 1);
   }
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
-  const onSignal = (signal: NodeJS.Signals) => {
-    cleanup();
-    process.kill(process.pid, signal);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const forget = onInterrupt(cleanup);
   try {
     const fs = statfsSync(dir);
     const free = fs.bavail * fs.bsize;
@@ -35,8 +31,7 @@ export async function withTempDir<T>(bytes: number, base: string | undefined, fn
     if (free < need) throw new DrpError(`not enough space in ${parent} for the dump: need ${formatBytes(need)}, have ${formatBytes(free)}; set TMPDIR to a larger disk`, 1);
     return await fn(dir);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    forget();
     cleanup();
   }
 }
@@ -51,9 +46,7 @@ export async function withScratchDatabase<T>(server: DbConnection, fn: (scratch:
     await admin.end().catch(() => undefined);
     throw new DrpError(describePgError(e, server, `cannot create the scratch database on ${server.label} (the role needs CREATEDB; or pass --scratch-url)`), 1);
   }
-  try {
-    return await fn(server.withDatabase(name));
-  } finally {
+  const drop = async () => {
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
     } catch {
@@ -62,5 +55,13 @@ export async function withScratchDatabase<T>(server: DbConnection, fn: (scratch:
         .catch(() => process.stderr.write(`drp: warning: could not drop the scratch database ${name} on ${server.label}; drop it by hand\n`));
     }
     await admin.end().catch(() => undefined);
+  };
+  // Interrupted: the child tools are stopped first, then the scratch database is dropped all the same.
+  const forget = onInterrupt(drop);
+  try {
+    return await fn(server.withDatabase(name));
+  } finally {
+    forget();
+    await drop();
   }
 }

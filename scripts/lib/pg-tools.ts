@@ -8,6 +8,7 @@ import { accessSync, constants, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { DrpError } from "./cli";
+import { onInterrupt } from "./interrupt";
 
 export type PgTool = "pg_dump" | "pg_restore" | "psql" | "initdb" | "pg_ctl";
 
@@ -108,9 +109,14 @@ export function spawnPgTool(tool: PgTool, args: readonly string[], options: PgTo
     child.stdout!.on("data", (d: string) => (collected += d));
   }
   let killed = false;
+  const forget = onInterrupt(() => {
+    killed = true;
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }, true);
   const done = new Promise<string>((resolve, reject) => {
     child.on("error", (e) => reject(new DrpError(`cannot run ${path}: ${e.message}`, 1)));
     child.on("close", (code, signal) => {
+      forget();
       if (code === 0 && !killed) return resolve(collected);
       const why = summarizeToolError(tool, stderr) || (signal ? `stopped by ${signal}` : `exit code ${code}`);
       reject(new DrpError(`${tool} failed: ${why}`, 1));
