@@ -221,10 +221,6 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
 export interface Deployment {
   readonly config: DrpConfig;
   readonly context: DeployContext;
-  /** Region that serves traffic in this deploy. */
-  readonly activeRegion: string;
-  /** The other compute region: pilot light. */
-  readonly standbyRegion: string;
   /** Compute regions, serving one first: the load balancer's pool order. */
   readonly poolOrder: readonly { role: RegionRole; region: string }[];
   /** The image reference every compute region runs. */
@@ -243,8 +239,6 @@ export function resolveDeployment(config: DrpConfig, context: DeployContext): De
   return {
     config,
     context,
-    activeRegion: config.regions[context.region],
-    standbyRegion: config.regions[other],
     poolOrder: [context.region, other].map((role) => ({ role, region: config.regions[role] })),
     image,
     isActive: (role) => role === context.region,

@@ -13,6 +13,11 @@ import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscrip
 import { ChatbotSlackChannelConfiguration } from "@cdktf/provider-aws/lib/chatbot-slack-channel-configuration";
 import { serviceRole } from "../iam";
 
+/** Where an alarm pages: the same topic on ALARM and on OK, so PagerDuty opens and resolves the incident. */
+export function alertActions(topicArn: string): { alarmActions: string[]; okActions: string[] } {
+  return { alarmActions: [topicArn], okActions: [topicArn] };
+}
+
 export interface AlertingProps {
   /** Prefix for topic and configuration names. */
   readonly name: string;

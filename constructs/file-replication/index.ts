@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-replication-configuration";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { alertActions } from "../alerting";
 import { serviceRole } from "../iam";
 
 export interface FileReplicationProps {
@@ -28,8 +29,6 @@ export interface FileReplicationProps {
 const RULE_ID = "files-to-dr";
 
 export class FileReplication extends Construct {
-  readonly lagAlarm: CloudwatchMetricAlarm;
-
   constructor(scope: Construct, id: string, props: FileReplicationProps) {
     super(scope, id);
     const region = props.sourceRegion;
@@ -79,7 +78,7 @@ export class FileReplication extends Construct {
     });
 
     const dimensions = { SourceBucket: props.sourceBucket, DestinationBucket: props.destinationBucketArn.replace(/^arn:aws:s3:::/, ""), RuleId: RULE_ID };
-    this.lagAlarm = new CloudwatchMetricAlarm(this, "lag-alarm", {
+    new CloudwatchMetricAlarm(this, "lag-alarm", {
       region,
       alarmName: `${props.name}-files-replication-lag`,
       alarmDescription: `Files are reaching the DR bucket more than ${props.maxLagSeconds}s late (S3 RTC SLA is 15 min).`,
@@ -93,8 +92,7 @@ export class FileReplication extends Construct {
       threshold: props.maxLagSeconds,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
+      ...alertActions(props.alarmTopicArn),
     });
     new CloudwatchMetricAlarm(this, "failed-alarm", {
       region,
@@ -109,8 +107,7 @@ export class FileReplication extends Construct {
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
+      ...alertActions(props.alarmTopicArn),
     });
   }
 }

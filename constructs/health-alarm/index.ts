@@ -7,6 +7,7 @@
 import { Construct } from "constructs";
 import { Route53HealthCheck } from "@cdktf/provider-aws/lib/route53-health-check";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { alertActions } from "../alerting";
 
 export const HEALTH_METRICS_REGION = "us-east-1";
 /** Tag that marks the detection alarm for the detection-window policy. */
@@ -27,8 +28,6 @@ export interface HealthAlarmProps {
 export class HealthAlarm extends Construct {
   readonly healthCheck: Route53HealthCheck;
   readonly alarm: CloudwatchMetricAlarm;
-  /** Minimum time from the first unhealthy minute to the page. */
-  readonly firesAfterSeconds: number;
 
   constructor(scope: Construct, id: string, props: HealthAlarmProps) {
     super(scope, id);
@@ -46,7 +45,6 @@ export class HealthAlarm extends Construct {
       tags: { Name: `${props.name}-public-health` },
     });
     const periods = minutes + 1;
-    this.firesAfterSeconds = periods * 60;
     this.alarm = new CloudwatchMetricAlarm(this, "alarm", {
       region: HEALTH_METRICS_REGION,
       alarmName: `${props.name}-public-endpoint-down`,
@@ -61,8 +59,7 @@ export class HealthAlarm extends Construct {
       threshold: 1,
       comparisonOperator: "LessThanThreshold",
       treatMissingData: "missing",
-      alarmActions: [props.topicArn],
-      okActions: [props.topicArn],
+      ...alertActions(props.topicArn),
       tags: { ...DETECTION_TAG },
     });
   }

@@ -32,8 +32,6 @@ export interface MaintenancePageProps {
 
 export class MaintenancePage extends Construct {
   readonly script: WorkersScript;
-  /** Binding values as deployed, keyed by binding name. */
-  readonly bindingValues: Record<BindingName, string>;
 
   constructor(scope: Construct, id: string, props: MaintenancePageProps) {
     super(scope, id);
@@ -44,7 +42,7 @@ export class MaintenancePage extends Construct {
       ORIGIN_TIMEOUT_MS: String(props.originTimeoutSeconds * 1000),
       MAINTENANCE_HOSTNAME: props.maintenanceHostname,
     });
-    this.bindingValues = {
+    const values: Record<BindingName, string> = {
       ...(Object.fromEntries(plain.map((b) => [b.name, b.text])) as Record<Exclude<BindingName, "BYPASS_TOKEN">, string>),
       BYPASS_TOKEN: token.secretString,
     };
@@ -58,7 +56,7 @@ export class MaintenancePage extends Construct {
       bindings: (Object.keys(WORKER_BINDINGS) as BindingName[]).map((name) => ({
         name,
         type: WORKER_BINDINGS[name].type,
-        text: this.bindingValues[name],
+        text: values[name],
       })),
     });
     for (const [i, host] of [props.appHostname, props.maintenanceHostname].entries()) {

@@ -16,6 +16,7 @@ import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { alertActions } from "../alerting";
 import { serviceRole } from "../iam";
 import { Network } from "../network";
 
@@ -166,8 +167,7 @@ export class ScheduledExport extends Construct {
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
-      alarmActions: [props.alarmTopicArn],
-      okActions: [props.alarmTopicArn],
+      ...alertActions(props.alarmTopicArn),
     });
     const failed = new CloudwatchEventRule(this, "failed-rule", {
       region,
