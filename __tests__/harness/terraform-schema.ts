@@ -13,7 +13,8 @@ import { dirname, join } from "node:path";
 const FORMAT = 2;
 export const PROVIDER_PACKAGES = ["@cdktf/provider-aws", "@cdktf/provider-cloudflare"] as const;
 const ROOT = join(__dirname, "..", "..");
-export const SCHEMA_CACHE_DIR = join(ROOT, "node_modules", ".cache", "drp-terraform-schema");
+/** DRP_SCHEMA_CACHE_DIR moves it (the benchmark measures a cold cache that way). */
+export const SCHEMA_CACHE_DIR = process.env.DRP_SCHEMA_CACHE_DIR || join(ROOT, "node_modules", ".cache", "drp-terraform-schema");
 
 /** How an argument is written in JSON: a value, a list or set of values, a map, or nested block(s). */
 export type FieldKind = "value" | "list" | "map" | "mapOfLists" | "block" | "blocks";

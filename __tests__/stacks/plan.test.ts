@@ -1,4 +1,6 @@
 /** One assertion per requirement of the plan, so a wrong change fails with a readable message. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadConfig } from "../../constructs/config";
 import { WORKER_BINDINGS } from "../../constructs/maintenance-page/bindings";
 import { bundleWorker } from "../../constructs/maintenance-page/bundle";
@@ -321,6 +323,29 @@ describe("scheduled export", () => {
   it("sizes the task as Fargate allows (1 vCPU needs 2-8 GB)", () => {
     const task = only(e, "aws_ecs_task_definition");
     expect(fargateSizeProblem(Number(task.cpu), Number(task.memory))).toBeUndefined();
+  });
+});
+
+describe("first deployment (README)", () => {
+  const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### First deployment"), readme.indexOf("### What a failover touches"));
+  const { objects, stacks } = synthPlan({});
+  const declared = Object.keys(objects);
+
+  it("deploys every stack once, in the order the app declares them", () => {
+    const deployed = [...section.matchAll(/^npx cdktf deploy ([^\n#]+)/gm)].flatMap((m) => m[1].trim().split(/\s+/));
+    expect(deployed).toEqual(declared);
+  });
+
+  it("declares each stack after the stacks it depends on", () => {
+    for (const [i, name] of declared.entries())
+      for (const dep of objects[name].dependencies.map((d) => d.node.id)) expect({ name, dep, before: declared.indexOf(dep) < i }).toEqual({ name, dep, before: true });
+  });
+
+  it("imports the hand-made state bucket, key and alias by the addresses the state stack gives them", () => {
+    const addresses = [...section.matchAll(/terraform import ([\w-]+)\.([\w-]+) /g)].map((m) => [m[1], m[2]]);
+    expect(addresses.map(([type]) => type).sort()).toEqual(["aws_kms_alias", "aws_kms_key", "aws_s3_bucket"]);
+    for (const [type, id] of addresses) expect(stacks.state.resource?.[type]?.[id]).toBeDefined();
   });
 });
 

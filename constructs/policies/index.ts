@@ -69,11 +69,21 @@ function appStackView(stack: TerraformStack): AppStackView {
   return { name: stack.node.id, dependsOn: stack.dependencies.map((d) => d.node.id), createdSecrets, secretReads };
 }
 
+// Synth validates every stack in one synchronous pass: the app's view is built once for that pass (not
+// once per stack) and dropped when it ends, so later changes to the app are seen.
+const appViews = new WeakMap<IConstruct, AppView>();
+
 /** Every stack under the stack's parent, in declaration order. */
 export function appView(stack: TerraformStack): AppView | undefined {
   const parent = stack.node.scope;
   if (!parent) return undefined;
-  return { stacks: parent.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c)).map(appStackView) };
+  let view = appViews.get(parent);
+  if (!view) {
+    view = { stacks: parent.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c)).map(appStackView) };
+    appViews.set(parent, view);
+    queueMicrotask(() => appViews.delete(parent));
+  }
+  return view;
 }
 
 /** The resolved view of a stack that rules read. */
