@@ -303,6 +303,14 @@ describe("scheduled export", () => {
     expect(write.Resource).toMatch(/\/exports\/\*$/);
   });
 
+  it("creates its database URL secret (no value) beside the job, in the job's own account", () => {
+    const secret = only(e, "aws_secretsmanager_secret");
+    expect(secret).toMatchObject({ name: config.export.databaseUrlSecretName, region: storageRegion });
+    expect(resources(e, "aws_secretsmanager_secret_version")).toHaveLength(0);
+    const [c] = JSON.parse(only(e, "aws_ecs_task_definition").container_definitions);
+    expect(c.secrets[0].valueFrom).toMatch(/^\$\{aws_secretsmanager_secret\.[\w-]+\.arn\}$/);
+  });
+
   it("passes the database URL as an ECS secret and the bucket settings as environment", () => {
     const [c] = JSON.parse(only(e, "aws_ecs_task_definition").container_definitions);
     expect(c.command).toEqual(["export", "--json"]);
