@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname, join } from "node:path";
 
 /** Bumped when the cached format changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 export const PROVIDER_PACKAGES = ["@cdktf/provider-aws", "@cdktf/provider-cloudflare"] as const;
 const ROOT = join(__dirname, "..", "..");
 /** DRP_SCHEMA_CACHE_DIR moves it (the benchmark measures a cold cache that way). */
@@ -24,6 +24,8 @@ export interface Field {
   readonly required: boolean;
   /** Struct name (key into Schema.structs) for block and blocks. */
   readonly struct?: string;
+  /** The values the provider accepts, where its schema documents them ("Available values: ..."). */
+  readonly values?: readonly string[];
 }
 
 export type Struct = Record<string, Field>;
@@ -105,7 +107,11 @@ function buildOne(pkg: string): { schema: Omit<Schema, "versions">; version: str
       } else if (t.collection?.kind === "map")
         field = { kind: strip(t.collection.elementtype).collection ? "mapOfLists" : "map", required: !p.optional };
       else if (isStruct(t.fqn)) field = { kind: "block", required: !p.optional, struct: addStruct(t.fqn!) };
-      else field = { kind: "value", required: !p.optional };
+      else {
+        const listed = /Available values: ((?:"[^"]*"(?:, )?)+)\./.exec(p.docs?.remarks ?? "")?.[1];
+        const values = listed ? [...listed.matchAll(/"([^"]*)"/g)].map((m) => m[1]) : undefined;
+        field = { kind: "value", required: !p.optional, ...(values?.length ? { values } : {}) };
+      }
       fields[name] = field;
     }
     return fqn;

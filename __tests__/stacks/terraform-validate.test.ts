@@ -109,6 +109,15 @@ describe("the validator catches each kind of defect", () => {
     );
   });
 
+  it("a value the provider does not accept, where its schema lists the values", async () => {
+    const tf = base().edge;
+    const { address, block } = firstOf(tf, "cloudflare_workers_script");
+    block.bindings[0].type = "plaintext";
+    const [problem, ...rest] = await run("edge", tf);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(new RegExp(`^edge: ${address.replace(/\./g, "\\.")} bindings\\[0\\]\\.type: "plaintext" is not one of the values the provider accepts: .*plain_text`));
+  });
+
   it("a resource type the pinned providers do not have", async () => {
     const tf = base().state;
     tf.resource!.aws_s3_bucket_acl_v9 = { x: { bucket: "b" } };
