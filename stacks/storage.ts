@@ -40,6 +40,8 @@ export class StorageStack extends DrpStack {
       secrets: [
         { name: config.app.registrySecretName, description: "GHCR pull credentials of the app image", replicas: computeRegions },
         { name: config.edge.bypassTokenSecretName, description: "Smoke-test bypass token of the maintenance Worker" },
+        { name: config.edge.metaAppSecretName, description: "Meta app secret: the edge Worker verifies webhook signatures with it" },
+        { name: config.edge.metaVerifyTokenSecretName, description: "Verify token of the Meta webhook subscription" },
         { name: config.detection.pagerdutySecretName, description: "PagerDuty CloudWatch integration URL" },
         { name: config.export.databaseUrlSecretName, description: "DATABASE_URL the weekly export dumps" },
       ],

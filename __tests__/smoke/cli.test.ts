@@ -3,7 +3,7 @@ import { appHandler, startOrigin, type Origin } from "../harness/origins";
 import { runDrp } from "../harness/cli";
 import { startWorkers, type Workers } from "../harness/workerd";
 
-const TOKEN = "cli-smoke-token-0123456789";
+const TOKEN = "cli-smoke-token-0123456789abcdefghij";
 
 let healthy: Origin;
 let apiDown: Origin;
