@@ -21,7 +21,7 @@ export const DEAD_LETTER_LOG_PREFIX = "dead-letter:";
 // Stands in for an operator looking at the dead-letter queue: logs each message and acknowledges it.
 const DEAD_LETTER_INSPECTOR = `export default { async queue(batch) { for (const m of batch.messages) {
   const b = m.body ?? {};
-  console.log("${"${DEAD_LETTER_LOG_PREFIX}"} " + batch.queue + " " + (b.id ?? m.id) + " " + (b.path ?? "?") + " attempts=" + m.attempts);
+  console.log("${DEAD_LETTER_LOG_PREFIX} " + batch.queue + " " + (b.id ?? m.id) + " " + (b.path ?? "?") + " attempts=" + m.attempts);
   m.ack(); } } };`;
 
 export interface RunningWorkers {
