@@ -113,7 +113,7 @@ describe.each([
   ["failing", "the origin answers 5xx"],
   ["hanging", "the origin times out"],
   ["closed", "the origin's port is closed"],
-] as const)("%s: %s", (scenario) => {
+] as const)("%s: %s", (scenario, _why) => {
   const count = scenario === "hanging" ? 100 : 300;
   const bodies = Array.from({ length: count }, (_, i) => comment(scenario, i));
 
