@@ -330,25 +330,24 @@ async function replayBatch(batch: MessageBatch<unknown>, env: WorkerEnv, s: Sett
     return;
   }
   let down: string | null = null;
-  const queue = [...batch.messages];
-  const worker = async () => {
-    for (let m = queue.shift(); m; m = queue.shift()) {
-      if (down !== null) {
-        hold(m);
-        continue;
-      }
-      if (!isBufferedWebhook(m.body)) {
-        await deadLetter(m, `message ${m.id} is not a buffered webhook`);
-        continue;
-      }
-      const outcome = await replayOne(m as Message<BufferedWebhook>, s);
-      if (outcome.kind === "delivered") m.ack();
-      else if (outcome.kind === "refused") await deadLetter(m, `origin refused webhook ${m.body.id} with ${outcome.status}`);
-      else {
-        down ??= outcome.detail;
-        hold(m);
-      }
+  const deliver = async (m: Message<unknown>) => {
+    if (down !== null) return hold(m);
+    if (!isBufferedWebhook(m.body)) return deadLetter(m, `message ${m.id} is not a buffered webhook`);
+    const outcome = await replayOne(m as Message<BufferedWebhook>, s);
+    if (outcome.kind === "delivered") m.ack();
+    else if (outcome.kind === "refused") await deadLetter(m, `origin refused webhook ${m.body.id} with ${outcome.status}`);
+    else {
+      down ??= outcome.detail;
+      hold(m);
     }
+  };
+  // The first delivery probes the origin alone: a backlog meets a down origin with one request per batch.
+  const [first, ...rest] = batch.messages;
+  if (!first) return;
+  await deliver(first);
+  const queue = [...rest];
+  const worker = async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) await deliver(m);
   };
   await Promise.all(Array.from({ length: Math.min(REPLAY_CONSUMER.concurrency, queue.length) }, worker));
   if (down !== null) console.warn(`drp-maintenance: replay held, origin ${down}`);
