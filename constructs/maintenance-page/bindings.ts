@@ -174,8 +174,9 @@ export const QUEUE_LIMITS = {
 export const MAX_BUFFERED_BODY_BYTES = QUEUE_LIMITS.messageBytes - 2_000;
 
 /**
- * Names of the edge's two queues, derived from the Worker's script name. Cloudflare queue names are
- * lowercase letters, digits and hyphens, at most 63 characters: a longer or odder name fails at synth.
+ * Names of the edge's two queues, derived from the Worker's script name. We keep them to at most 63
+ * lowercase letters, digits and hyphens (a conservative rule: Cloudflare's documented limits page gives
+ * none for names), so an odd project name fails at synth rather than at deploy.
  */
 export function webhookQueueNames(scriptName: string): Record<WebhookQueueRole, string> {
   const names = { buffer: `${scriptName}-meta-webhooks`, deadLetter: `${scriptName}-meta-webhooks-dlq` };

@@ -97,7 +97,7 @@ export class MaintenancePage extends Construct {
     // The same Worker consumes the buffer and replays; after maxRetries the queue dead-letters a delivery.
     new QueueConsumer(this, "webhook-consumer", {
       accountId: props.accountId,
-      queueId: this.queues.buffer.queueId,
+      queueId: this.queues.buffer.id,
       scriptName: this.script.scriptName,
       type: "worker",
       deadLetterQueue: this.queues.deadLetter.queueName,

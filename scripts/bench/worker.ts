@@ -297,18 +297,20 @@ async function webhookBench(opts: Opts): Promise<void> {
     // Origin down: 5,000/min, then 10x.
     const ids = new Set<string>();
     let offset = 0;
-    let lost = 0;
+    let refused = 0;
     for (const perMinute of [DELIVERIES_PER_MINUTE, 10 * DELIVERIES_PER_MINUTE]) {
       const run = await paced(loadAgent, load.url!, perMinute, opts.seconds, offset);
       offset += run.total;
       const ok = run.results.filter((r) => r.status === 200 && r.id);
       for (const r of ok) ids.add(r.id!);
       const failed = run.total - ok.length;
-      lost += failed;
+      refused += failed;
       const st = stats(run.results.map((r) => r.ms));
+      const statuses = new Map<number, number>();
+      for (const r of run.results) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
       lines.push(
         `origin down, ${perMinute.toLocaleString("en")}/min for ${opts.seconds} s: ${run.total} sent in ${run.elapsedS.toFixed(1)} s, ` +
-          `${ok.length} answered 200, ${failed} not (${run.errors} connection errors); latency p50 ${st.p50.toFixed(2)} ms, p95 ${st.p95.toFixed(2)} ms, p99 ${st.p99.toFixed(2)} ms`,
+          `${ok.length} answered 200, ${failed} not (statuses ${[...statuses].map(([k, v]) => `${k}: ${v}`).join(", ")}; ${run.errors} connection errors); latency p50 ${st.p50.toFixed(2)} ms, p95 ${st.p95.toFixed(2)} ms, p99 ${st.p99.toFixed(2)} ms`,
       );
     }
     // The origin comes back: time until every accepted delivery has reached it.
@@ -325,14 +327,16 @@ async function webhookBench(opts: Opts): Promise<void> {
     }
     const drainS = (Date.now() - started) / 1000;
     const missing = [...ids].filter((id) => !app.delivered.has(id)).length;
-    lost += missing;
     const rate = (60 * ids.size) / drainS;
     const factor = rate / DELIVERIES_PER_MINUTE;
     lines.push(
       `replay drain of a ${ids.size.toLocaleString("en")} backlog: ${drainS.toFixed(1)} s (${rate.toFixed(0)}/min, ${factor.toFixed(1)}x the ${DELIVERIES_PER_MINUTE.toLocaleString("en")}/min arrival; ` +
         `target >= ${TARGET_DRAIN_FACTOR}x: ${factor >= TARGET_DRAIN_FACTOR ? "ok" : "UNDER"}), includes up to 2 s of replay delay`,
-      `lost: ${lost} (${missing} accepted but never replayed) ${lost === 0 ? "ok" : "LOST"}`,
+      `lost (answered 200 but never replayed): ${missing} ${missing === 0 ? "ok" : "LOST"}; answered 503 instead of buffered (Meta redelivers them): ${refused} ${refused === 0 ? "ok" : "OVER"}`,
     );
+    const lost = missing + refused;
+    const why = [...new Set(load.logs.filter((l) => l.includes("answering 503")).map((l) => l.replace(/[0-9a-f-]{36}/g, "<id>")))].slice(0, 3);
+    if (why.length) lines.push(`why not buffered: ${why.join(" | ")}`);
     if (lost > 0 || factor < TARGET_DRAIN_FACTOR) process.exitCode = 1;
     process.stdout.write(`${lines.join("\n")}\n`);
   } finally {

@@ -264,6 +264,9 @@ async function tryOrigin(call: OriginCall, timeoutMs: number): Promise<Attempt> 
 
 // ---- Meta webhooks --------------------------------------------------------------------------------------
 
+/** Waits before the second and third try of a refused queue send. */
+const QUEUE_SEND_RETRY_MS = [50, 250] as const;
+
 function plain(status: number, text: string, extra: Record<string, string> = {}): Response {
   return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra } });
 }
@@ -292,11 +295,20 @@ async function webhookDelivery(request: Request, url: URL, env: WorkerEnv, s: Se
     return maintenanceResponse(request, url);
   }
   const message = bufferedWebhook(request, url, body);
-  try {
-    await env.WEBHOOK_QUEUE.send(message, { contentType: "v8" });
-  } catch (e) {
-    console.error(`drp-maintenance: webhook not buffered, queue refused it (${e instanceof Error ? e.message : String(e)}); answering 503 so Meta retries`);
-    return maintenanceResponse(request, url);
+  // A refused send (a transient queue error, a burst over the per-queue rate) is tried again before
+  // Meta is told to retry: both waits together stay far inside Meta's delivery timeout.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await env.WEBHOOK_QUEUE.send(message, { contentType: "v8" });
+      break;
+    } catch (e) {
+      if (attempt < QUEUE_SEND_RETRY_MS.length) {
+        await new Promise((r) => setTimeout(r, QUEUE_SEND_RETRY_MS[attempt]));
+        continue;
+      }
+      console.error(`drp-maintenance: webhook not buffered, queue refused it ${attempt + 1} times (${e instanceof Error ? e.message : String(e)}); answering 503 so Meta retries`);
+      return maintenanceResponse(request, url);
+    }
   }
   console.warn(`drp-maintenance: buffered webhook ${message.id} (${why})`);
   return plain(200, EVENT_RECEIVED, { [BUFFERED_HEADER]: message.id });
