@@ -26,6 +26,7 @@ import {
   type WebhookQueueRole,
 } from "./bindings";
 import { bundleWorker } from "./bundle";
+import { terraformLiteral } from "../terraform-literal";
 
 export interface MaintenancePageProps {
   readonly accountId: string;
@@ -86,7 +87,8 @@ export class MaintenancePage extends Construct {
       accountId: props.accountId,
       scriptName: props.scriptName,
       mainModule: "worker.js",
-      content: bundle.code,
+      // Escaped so Terraform passes the bundle through verbatim instead of reading its `${` as references.
+      content: terraformLiteral(bundle.code),
       compatibilityDate: WORKER_COMPATIBILITY_DATE,
       bindings: (Object.keys(WORKER_BINDINGS) as BindingName[]).map((name) => {
         const spec = WORKER_BINDINGS[name];

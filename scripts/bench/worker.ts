@@ -332,7 +332,7 @@ async function webhookBench(opts: Opts): Promise<void> {
     lines.push(
       `replay drain of a ${ids.size.toLocaleString("en")} backlog: ${drainS.toFixed(1)} s (${rate.toFixed(0)}/min, ${factor.toFixed(1)}x the ${DELIVERIES_PER_MINUTE.toLocaleString("en")}/min arrival; ` +
         `target >= ${TARGET_DRAIN_FACTOR}x: ${factor >= TARGET_DRAIN_FACTOR ? "ok" : "UNDER"}), includes up to 2 s of replay delay`,
-      `lost (answered 200 but never replayed): ${missing} ${missing === 0 ? "ok" : "LOST"}; answered 503 instead of buffered (Meta redelivers them): ${refused} ${refused === 0 ? "ok" : "OVER"}`,
+      `lost (answered 200 but never replayed): ${missing} ${missing === 0 ? "ok" : "LOST"}; not accepted, 503 or connection error (Meta redelivers them): ${refused} ${refused === 0 ? "ok" : "OVER"}`,
     );
     const lost = missing + refused;
     const why = [...new Set(load.logs.filter((l) => l.includes("answering 503")).map((l) => l.replace(/[0-9a-f-]{36}/g, "<id>")))].slice(0, 3);
