@@ -38,7 +38,9 @@ beforeAll(async () => {
   apps.failing.mode = "fail";
   apps.hanging.mode = "hang";
   closedUrl = await closedPortUrl();
+  const neverUp = await closedPortUrl();
   w = await startWorkers({
+    loop: { ORIGIN_URL: neverUp, ...META },
     healthy: { ORIGIN_URL: origins.healthy!.url, ...META },
     failing: { ORIGIN_URL: origins.failing!.url, ...META },
     hanging: { ORIGIN_URL: origins.hanging!.url, ORIGIN_TIMEOUT_MS: "300", ...META },
@@ -150,6 +152,20 @@ describe.each([
     }
     expect(replayed.map((d) => d.headers[REPLAY_HEADERS.deliveryId]).sort()).toEqual([...ids].sort());
   }, 60_000);
+});
+
+describe("a replay that comes back through the Worker (ORIGIN_URL empty in production)", () => {
+  it("is never buffered again: with the origin down it gets the 503 that makes the consumer hold it", async () => {
+    const body = comment("loop", 1);
+    const r = await w.fetch("loop", "/webhooks/meta", {
+      method: "POST",
+      headers: { [SIGNATURE_HEADER]: sign(body), [REPLAY_HEADERS.replayed]: "1", "content-type": "application/json" },
+      body,
+    });
+    expect(r.status).toBe(503);
+    expect(r.headers.get(BUFFERED_HEADER)).toBeNull();
+    await r.text();
+  });
 });
 
 describe("maintenance on", () => {

@@ -16,6 +16,7 @@ import {
   MAX_BUFFERED_BODY_BYTES,
   ORIGIN_ERROR_HEADER,
   REPLAY_CONSUMER,
+  REPLAY_HEADERS,
   RETRY_AFTER_SECONDS,
   SIGNATURE_HEADER,
   parseBypassToken,
@@ -25,6 +26,9 @@ import {
   parseOriginTimeoutMs,
   parseOriginUrl,
   replayDelaySeconds,
+  WORKER_BINDINGS,
+  type BindingName,
+  type TextBindingName,
   type WorkerEnv,
 } from "../bindings";
 import { chooseLang } from "./language";
@@ -60,23 +64,15 @@ interface Settings {
   readonly deadLetterQueueName: string;
 }
 
+const TEXT_BINDINGS = (Object.keys(WORKER_BINDINGS) as BindingName[]).filter((n): n is TextBindingName => WORKER_BINDINGS[n].type !== "queue");
+
 let settingsKey = "";
 let settings: Settings | undefined;
 
 /** Parses the bindings once per isolate (again only if they change); bad values are logged, never thrown. */
 function readSettings(env: WorkerEnv): Settings {
-  const key = [
-    env.MAINTENANCE,
-    env.ORIGIN_URL,
-    env.ORIGIN_TIMEOUT_MS,
-    env.MAINTENANCE_HOSTNAME,
-    env.BYPASS_TOKEN,
-    env.META_APP_SECRET,
-    env.META_VERIFY_TOKEN,
-    env.REPLAY_RETRY_DELAY_SECONDS,
-    env.REPLAY_MAX_DELAY_SECONDS,
-    env.WEBHOOK_DEAD_LETTER_QUEUE_NAME,
-  ].join("\n");
+  // Every text binding, from the one declaration: a new binding takes part without another edit here.
+  const key = TEXT_BINDINGS.map((name) => env[name]).join("\n");
   if (settings && key === settingsKey) return settings;
   const maintenance = parseMaintenance(env.MAINTENANCE);
   const origin = parseOriginUrl(env.ORIGIN_URL);
@@ -264,8 +260,8 @@ async function tryOrigin(call: OriginCall, timeoutMs: number): Promise<Attempt> 
 
 // ---- Meta webhooks --------------------------------------------------------------------------------------
 
-/** Waits before the second and third try of a refused queue send. */
-const QUEUE_SEND_RETRY_MS = [50, 250] as const;
+/** Waits before each further try of a refused queue send (1.3 s in all, within Meta's delivery timeout). */
+const QUEUE_SEND_RETRY_MS = [50, 250, 1000] as const;
 
 function plain(status: number, text: string, extra: Record<string, string> = {}): Response {
   return new Response(text, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...extra } });
@@ -296,7 +292,7 @@ async function webhookDelivery(request: Request, url: URL, env: WorkerEnv, s: Se
   }
   const message = bufferedWebhook(request, url, body);
   // A refused send (a transient queue error, a burst over the per-queue rate) is tried again before
-  // Meta is told to retry: both waits together stay far inside Meta's delivery timeout.
+  // Meta is told to retry.
   for (let attempt = 0; ; attempt++) {
     try {
       await env.WEBHOOK_QUEUE.send(message, { contentType: "v8" });
@@ -386,7 +382,9 @@ export default {
         const answer = await challengeAnswer(url, s.verifyToken, equalSecret);
         if (answer) return answer;
       }
-      if (request.method === "POST") return webhookDelivery(request, url, env, s);
+      // A replay coming back through this Worker (ORIGIN_URL empty: the consumer posts to the public URL)
+      // must reach the origin or fail, never be buffered again and reported delivered.
+      if (request.method === "POST" && !request.headers.has(REPLAY_HEADERS.replayed)) return webhookDelivery(request, url, env, s);
     }
     if (!bypass && (s.maintenance || s.originError)) return maintenanceResponse(request, url);
     if (s.originError) return bypassError(502, "misconfigured", s.originError);
