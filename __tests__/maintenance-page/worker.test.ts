@@ -331,7 +331,8 @@ describe("smoke bypass token", () => {
   it("treats a configured token under 32 printable characters, or with whitespace, as unusable, and logs why", async () => {
     await expectMaintenancePage(await w.fetch("shortToken", "/", { headers: { [BYPASS_HEADER]: "short-but-typed-token" } }));
     for (const token of [TOKEN, ` ${TOKEN}\n`]) await expectMaintenancePage(await w.fetch("paddedToken", "/", { headers: { [BYPASS_HEADER]: token } }));
-    await new Promise((r) => setTimeout(r, 200));
+    // workerd's log lines arrive on its stderr shortly after the response.
+    for (let i = 0; i < 50 && !w.logs.some((l) => l.includes("non-printable")); i++) await new Promise((r) => setTimeout(r, 100));
     expect(w.logs).toContain("drp-maintenance: BYPASS_TOKEN has 21 characters, fewer than 32; the bypass is disabled; generate one with: openssl rand -hex 32");
     expect(w.logs).toContain(
       "drp-maintenance: BYPASS_TOKEN contains spaces or non-printable characters (check for a trailing newline); the bypass is disabled; generate one with: openssl rand -hex 32",
