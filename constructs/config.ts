@@ -75,6 +75,10 @@ export const ConfigSchema = z
       monitorIntervalSeconds: z.int().min(15).max(3600).default(60),
       /** Secrets Manager secret (storage region) holding the smoke bypass token for the Worker. */
       bypassTokenSecretName: secretName,
+      /** Secrets Manager secret (storage region) holding the Meta app secret: the Worker verifies webhook signatures with it. */
+      metaAppSecretName: secretName.default("livestreamsell/meta-app-secret"),
+      /** Secrets Manager secret (storage region) holding the verify token of the Meta webhook subscription. */
+      metaVerifyTokenSecretName: secretName.default("livestreamsell/meta-verify-token"),
     }),
     detection: z.strictObject({
       /** The alarm fires only after the health check has failed for more than this many minutes. */

@@ -32,6 +32,8 @@ export class EdgeStack extends DrpStack {
       maintenance: deployment.context.maintenance,
       originTimeoutSeconds: edge.originTimeoutSeconds,
       bypassTokenSecretName: edge.bypassTokenSecretName,
+      metaAppSecretName: edge.metaAppSecretName,
+      metaVerifyTokenSecretName: edge.metaVerifyTokenSecretName,
       secretRegion: config.regions.storage,
     });
   }

@@ -1,7 +1,7 @@
 /**
  * The secrets the app's account reads, declared without values, in a stack of their own that deploys
  * right after state and before every stack that reads them: monitoring reads the PagerDuty URL at plan
- * time, compute the registry credentials, edge the bypass token. Operators put the values between this
+ * time, compute the registry credentials, edge the bypass token and the Meta secrets. Operators put the values between this
  * stack and the next (README "First deployment"). They live in the account that reads them (not the DR
  * account); the export job's database URL is created by the export stack, in the job's account.
  */
@@ -23,6 +23,8 @@ export class SecretsStack extends DrpStack {
       secrets: [
         { name: config.app.registrySecretName, description: "GHCR pull credentials of the app image", replicas: computeRegions },
         { name: config.edge.bypassTokenSecretName, description: "Smoke-test bypass token of the maintenance Worker" },
+        { name: config.edge.metaAppSecretName, description: "Meta app secret: the edge Worker verifies webhook signatures with it" },
+        { name: config.edge.metaVerifyTokenSecretName, description: "Verify token of the Meta webhook subscription" },
         { name: config.detection.pagerdutySecretName, description: "PagerDuty CloudWatch integration URL" },
       ],
     });

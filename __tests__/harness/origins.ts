@@ -2,6 +2,7 @@
  * Real HTTP origins on loopback for the maintenance Worker and the smoke gate: node http servers on port 0.
  * Start them once per test file (beforeAll) and close them in afterAll.
  */
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -13,7 +14,8 @@ export interface Origin {
   close(): Promise<void>;
 }
 
-export async function startOrigin(handler: RequestListener): Promise<Origin> {
+/** `port`: listen on that port (to bring an origin back where a closed one was); default any free port. */
+export async function startOrigin(handler: RequestListener, port = 0): Promise<Origin> {
   let hits = 0;
   const server = createServer((req, res) => {
     hits++;
@@ -22,11 +24,11 @@ export async function startOrigin(handler: RequestListener): Promise<Origin> {
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
+    server.listen(port, "127.0.0.1", resolve);
   });
-  const { port } = server.address() as AddressInfo;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     get hits() {
       return hits;
     },
@@ -140,4 +142,51 @@ export function appHandler(opts: AppOptions = {}): RequestListener {
     }
     send(res, 404, "application/json", JSON.stringify({ error: "not found" }));
   };
+}
+
+/** `sha256=<hex>`: Meta's X-Hub-Signature-256 of a body with an app secret. */
+export function metaSignature(body: string | Buffer, secret: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+export interface WebhookDelivery {
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The app's own check of X-Hub-Signature-256 with its app secret. */
+  signatureValid: boolean;
+}
+
+export type WebhookAppMode = "up" | "fail" | "hang" | "refuse";
+
+/**
+ * The app's webhook endpoint: verifies Meta's signature with the app secret as the app does (403 if it is
+ * wrong) and records every delivery. `mode`: "up" answers 200 EVENT_RECEIVED, "fail" 503, "hang" never
+ * answers, "refuse" 400. Switch it while the test runs.
+ */
+export function webhookAppHandler(secret: string): { handler: RequestListener; deliveries: WebhookDelivery[]; mode: WebhookAppMode } {
+  const state = {
+    deliveries: [] as WebhookDelivery[],
+    mode: "up" as WebhookAppMode,
+    handler: ((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        if (state.mode === "hang") return;
+        if (state.mode === "fail") {
+          res.writeHead(503, { "content-type": "text/plain" });
+          res.end("down");
+          return;
+        }
+        const raw = Buffer.concat(chunks);
+        const given = Buffer.from(String(req.headers["x-hub-signature-256"] ?? ""));
+        const expected = Buffer.from(metaSignature(raw, secret));
+        const signatureValid = given.length === expected.length && timingSafeEqual(given, expected);
+        state.deliveries.push({ body: raw.toString("utf8"), headers: req.headers, signatureValid });
+        const status = state.mode === "refuse" ? 400 : signatureValid ? 200 : 403;
+        res.writeHead(status, { "content-type": "text/plain" });
+        res.end(status === 200 ? "EVENT_RECEIVED" : "rejected");
+      });
+    }) as RequestListener,
+  };
+  return state;
 }

@@ -26,6 +26,7 @@ let echo: Origin;
 let failing: Origin;
 let hanging: Origin;
 let streaming: Origin;
+let cacheable: Origin;
 const stream = streamingHandler();
 let w: Workers;
 
@@ -37,6 +38,11 @@ beforeAll(async () => {
     startOrigin(stream.handler),
   );
   const closed = await closedPortUrl();
+  cacheable = await startOrigin((req, res) => {
+    req.resume();
+    res.writeHead(200, { "content-type": "text/plain", "cache-control": "public, max-age=86400", expires: "Thu, 01 Jan 2037 00:00:00 GMT" });
+    res.end("cacheable");
+  });
   w = await startWorkers({
     normal: { ORIGIN_URL: echo.url, BYPASS_TOKEN: TOKEN },
     maintenance: { MAINTENANCE: "on", ORIGIN_URL: echo.url, BYPASS_TOKEN: TOKEN },
@@ -50,13 +56,17 @@ beforeAll(async () => {
     badOrigin: { ORIGIN_URL: "ftp://origin.example.com", BYPASS_TOKEN: TOKEN },
     fallbackHost: { MAINTENANCE_HOSTNAME: "app.livestreamsell.ai", ORIGIN_URL: echo.url, BYPASS_TOKEN: TOKEN },
     otherFallbackHost: { MAINTENANCE_HOSTNAME: "maintenance.livestreamsell.ai", ORIGIN_URL: echo.url },
+    slowUpload: { ORIGIN_URL: echo.url, ORIGIN_TIMEOUT_MS: "1000" },
+    cacheable: { ORIGIN_URL: cacheable.url, BYPASS_TOKEN: TOKEN },
+    shortToken: { MAINTENANCE: "on", ORIGIN_URL: echo.url, BYPASS_TOKEN: "short-but-typed-token" },
+    paddedToken: { MAINTENANCE: "on", ORIGIN_URL: echo.url, BYPASS_TOKEN: ` ${TOKEN}\n` },
   });
 });
 
 afterAll(async () => {
   stream.release();
   await w?.dispose();
-  await Promise.all([echo, failing, hanging, streaming].map((o) => o?.close()));
+  await Promise.all([echo, failing, hanging, streaming, cacheable].map((o) => o?.close()));
 });
 
 const echoOf = async (r: Response) => (await r.json()) as Echo;
@@ -239,6 +249,25 @@ describe("automatic isolation of a failing origin", () => {
     await expectMaintenancePage(await w.fetch("unreachable", "/"));
   });
 
+  it("counts the origin's deadline from the end of the upload: a slow 600 KB upload to a healthy origin passes", async () => {
+    // 30 chunks of 20 KB every 100 ms: about 3 s of upload against a 1 s response deadline.
+    const chunk = new Uint8Array(20 * 1024).fill(97);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 30) return controller.close();
+        await new Promise((r) => setTimeout(r, 100));
+        sent++;
+        controller.enqueue(chunk);
+      },
+    });
+    const started = Date.now();
+    const r = await w.fetch("slowUpload", "/upload", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(Date.now() - started).toBeGreaterThan(2500);
+    expect(r.status).toBe(200);
+    expect((await echoOf(r)).body.length).toBe(30 * 20 * 1024);
+  });
+
   it("logs each isolation without the query string", async () => {
     await w.fetch("failing", "/checkout?email=buyer@example.com");
     await new Promise((r) => setTimeout(r, 200));
@@ -286,6 +315,28 @@ describe("smoke bypass token", () => {
     expect(down.status).toBe(502);
     expect(down.headers.get("x-drp-origin-error")).toBe("unreachable");
     await down.body?.cancel();
+  });
+
+  it("marks bypassed responses private, no-store whatever the origin's caching headers", async () => {
+    const r = await w.fetch("cacheable", "/", { headers: bypass });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("cache-control")).toBe("private, no-store");
+    expect(r.headers.get("expires")).toBeNull();
+    expect(await r.text()).toBe("cacheable");
+    const visitor = await w.fetch("cacheable", "/");
+    expect(visitor.headers.get("cache-control")).toBe("public, max-age=86400");
+    await visitor.text();
+  });
+
+  it("treats a configured token under 32 printable characters, or with whitespace, as unusable, and logs why", async () => {
+    await expectMaintenancePage(await w.fetch("shortToken", "/", { headers: { [BYPASS_HEADER]: "short-but-typed-token" } }));
+    for (const token of [TOKEN, ` ${TOKEN}\n`]) await expectMaintenancePage(await w.fetch("paddedToken", "/", { headers: { [BYPASS_HEADER]: token } }));
+    // workerd's log lines arrive on its stderr shortly after the response.
+    for (let i = 0; i < 50 && !w.logs.some((l) => l.includes("non-printable")); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(w.logs).toContain("drp-maintenance: BYPASS_TOKEN has 21 characters, fewer than 32; the bypass is disabled; generate one with: openssl rand -hex 32");
+    expect(w.logs).toContain(
+      "drp-maintenance: BYPASS_TOKEN contains spaces or non-printable characters (check for a trailing newline); the bypass is disabled; generate one with: openssl rand -hex 32",
+    );
   });
 
   it("keeps failures hidden from a wrong token", async () => {

@@ -4,7 +4,7 @@ import { runDrp } from "../harness/cli";
 import { startWorkers, type Workers } from "../harness/workerd";
 import { startTogether } from "../harness/together";
 
-const TOKEN = "cli-smoke-token-0123456789";
+const TOKEN = "cli-smoke-token-0123456789abcdefghij";
 
 let healthy: Origin;
 let apiDown: Origin;

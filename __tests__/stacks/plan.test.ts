@@ -239,6 +239,30 @@ describe("edge (Cloudflare)", () => {
     expect(script.bindings.find((b: { name: string }) => b.name === "BYPASS_TOKEN").text).toMatch(ref);
   });
 
+  it("buffers Meta webhooks on a queue the same Worker consumes, with a dead-letter queue, both kept 14 days", () => {
+    const queues = resources(normal.edge, "cloudflare_queue");
+    expect(queues.map((q) => [q.queue_name, q.settings.message_retention_period]).sort()).toEqual([
+      ["livestreamsell-edge-meta-webhooks", 14 * 24 * 3600],
+      ["livestreamsell-edge-meta-webhooks-dlq", 14 * 24 * 3600],
+    ]);
+    const [bufferId, dlqId] = ["livestreamsell-edge-meta-webhooks", "livestreamsell-edge-meta-webhooks-dlq"].map(
+      (name) => Object.entries(normal.edge.resource!.cloudflare_queue).find(([, q]) => (q as { queue_name: string }).queue_name === name)![0],
+    );
+    const consumer = only(normal.edge, "cloudflare_queue_consumer");
+    expect(consumer).toMatchObject({
+      type: "worker",
+      queue_id: `\${cloudflare_queue.${bufferId}.id}`,
+      dead_letter_queue: `\${cloudflare_queue.${dlqId}.queue_name}`,
+      script_name: expect.stringMatching(/^\$\{cloudflare_workers_script\..+\.script_name\}$/),
+      settings: { batch_size: 100, max_retries: 100, max_wait_time_ms: 1000 },
+    });
+    const bindings = only(normal.edge, "cloudflare_workers_script").bindings as { name: string; queue_name?: string; text?: string }[];
+    expect(bindings.find((b) => b.name === "WEBHOOK_QUEUE")!.queue_name).toBe(`\${cloudflare_queue.${bufferId}.queue_name}`);
+    expect(bindings.find((b) => b.name === "WEBHOOK_DEAD_LETTERS")!.queue_name).toBe(`\${cloudflare_queue.${dlqId}.queue_name}`);
+    expect(bindings.find((b) => b.name === "WEBHOOK_DEAD_LETTER_QUEUE_NAME")!.text).toBe("livestreamsell-edge-meta-webhooks-dlq");
+    for (const secret of ["META_APP_SECRET", "META_VERIFY_TOKEN"]) expect(bindings.find((b) => b.name === secret)!.text).toMatch(ref);
+  });
+
   it("forces the maintenance page only with maintenance=on", () => {
     const mode = (tf: Tf) => only(tf, "cloudflare_workers_script").bindings.find((b: { name: string }) => b.name === "MAINTENANCE").text;
     expect(mode(normal.edge)).toBe("off");

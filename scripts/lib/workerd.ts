@@ -1,12 +1,28 @@
 /**
  * Runs the bundled maintenance Worker locally in workerd (miniflare 4), exactly the code the edge deploys.
  * Several named instances with their own bindings share one workerd process; the first one can listen on
- * a loopback port. Used by `drp maintenance preview`, the Worker benchmark and the tests.
+ * a loopback port. Each instance gets its own webhook buffer queue, consumed by itself with the consumer
+ * settings the edge deploys, and its own dead-letter queue. Used by `drp maintenance preview`, the local
+ * drill, the Worker benchmark and the tests.
  */
 import type { Readable } from "node:stream";
 import type { Miniflare } from "miniflare";
-import { WORKER_COMPATIBILITY_DATE, type WorkerEnv } from "../../constructs/maintenance-page/bindings";
+import { REPLAY_CONSUMER, WORKER_COMPATIBILITY_DATE, type WorkerTextEnv } from "../../constructs/maintenance-page/bindings";
 import { bundleWorker } from "../../constructs/maintenance-page/bundle";
+
+/** Local names of an instance's queues. */
+export function localQueueNames(instance: string): { buffer: string; deadLetter: string } {
+  return { buffer: `${instance}-meta-webhooks`, deadLetter: `${instance}-meta-webhooks-dlq` };
+}
+
+/** Prefix of the line the dead-letter inspector logs for each message it sees (with deadLetters: "log"). */
+export const DEAD_LETTER_LOG_PREFIX = "dead-letter:";
+
+// Stands in for an operator looking at the dead-letter queue: logs each message and acknowledges it.
+const DEAD_LETTER_INSPECTOR = `export default { async queue(batch) { for (const m of batch.messages) {
+  const b = m.body ?? {};
+  console.log("${DEAD_LETTER_LOG_PREFIX} " + batch.queue + " " + (b.id ?? m.id) + " " + (b.path ?? "?") + " attempts=" + m.attempts);
+  m.ack(); } } };`;
 
 export interface RunningWorkers {
   /** Sends a request straight to the named instance, as if to https://app.livestreamsell.ai + path. */
@@ -23,9 +39,17 @@ export interface StartOptions {
   readonly port?: number;
   /** Receives each console line as it is written (besides `logs`). */
   readonly onLog?: (line: string) => void;
+  /**
+   * What happens to dead-lettered webhooks: "log" (default) logs a `dead-letter:` line per message and
+   * acknowledges it; "redrive" makes each instance consume its own dead-letter queue (an operator's
+   * re-drive); "keep" leaves them in the queue.
+   */
+  readonly deadLetters?: "log" | "redrive" | "keep";
+  /** Replay attempts before a webhook is dead-lettered (default: what the edge deploys, REPLAY_CONSUMER.maxRetries). */
+  readonly maxRetries?: number;
 }
 
-export async function startMaintenanceWorkers(instances: Record<string, WorkerEnv>, opts: StartOptions = {}): Promise<RunningWorkers> {
+export async function startMaintenanceWorkers(instances: Record<string, WorkerTextEnv>, opts: StartOptions = {}): Promise<RunningWorkers> {
   // Loaded on demand: miniflare is heavy, and most drp commands never need it.
   const { Miniflare, NoOpLog } = require("miniflare") as typeof import("miniflare");
   const { code } = bundleWorker();
@@ -42,14 +66,42 @@ export async function startMaintenanceWorkers(instances: Record<string, WorkerEn
     });
   };
   const listen = opts.port !== undefined;
-  const mf: Miniflare = new Miniflare({
-    workers: Object.entries(instances).map(([name, bindings]) => ({
+  const deadLetters = opts.deadLetters ?? "log";
+  const consumer = {
+    maxBatchSize: REPLAY_CONSUMER.batchSize,
+    maxBatchTimeout: REPLAY_CONSUMER.maxWaitTimeMs / 1000,
+    maxRetries: opts.maxRetries ?? REPLAY_CONSUMER.maxRetries,
+  };
+  const workers = Object.entries(instances).map(([name, bindings]) => {
+    const q = localQueueNames(name);
+    return {
       name,
       modules: true,
       script: code,
       compatibilityDate: WORKER_COMPATIBILITY_DATE,
-      bindings: Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)) as Record<string, string>,
-    })),
+      bindings: <Record<string, string>>{
+        WEBHOOK_DEAD_LETTER_QUEUE_NAME: q.deadLetter,
+        ...(Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)) as Record<string, string>),
+      },
+      queueProducers: <Record<string, string>>{ WEBHOOK_QUEUE: q.buffer, WEBHOOK_DEAD_LETTERS: q.deadLetter },
+      queueConsumers: <Record<string, typeof consumer>>{
+        [q.buffer]: { ...consumer, deadLetterQueue: q.deadLetter },
+        ...(deadLetters === "redrive" ? { [q.deadLetter]: consumer } : {}),
+      },
+    };
+  });
+  if (deadLetters === "log")
+    workers.push({
+      name: "dead-letter-inspector",
+      modules: true,
+      script: DEAD_LETTER_INSPECTOR,
+      compatibilityDate: WORKER_COMPATIBILITY_DATE,
+      bindings: {} as Record<string, string>,
+      queueProducers: {} as Record<string, string>,
+      queueConsumers: Object.fromEntries(Object.keys(instances).map((n) => [localQueueNames(n).deadLetter, consumer])),
+    });
+  const mf: Miniflare = new Miniflare({
+    workers,
     ...(listen ? { host: "127.0.0.1", port: opts.port } : {}),
     log: new NoOpLog(),
     handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
@@ -76,4 +128,43 @@ export async function startMaintenanceWorkers(instances: Record<string, WorkerEn
     logs,
     dispose: () => mf.dispose(),
   };
+}
+
+export interface EdgeWorkerOptions {
+  /** Where the Worker forwards (and replays) to; empty or omitted: the request's own URL. */
+  readonly originUrl?: string;
+  /** MAINTENANCE=on (true) or off. */
+  readonly maintenance: boolean;
+  /** Meta app secret (META_APP_SECRET): webhooks are verified with it before they are buffered. */
+  readonly appSecret?: string;
+  /** Meta verify token (META_VERIFY_TOKEN): the Worker answers hub.challenge with it. */
+  readonly verifyToken?: string;
+  readonly bypassToken?: string;
+  /** Any other text binding (ORIGIN_TIMEOUT_MS, REPLAY_RETRY_DELAY_SECONDS...). */
+  readonly extra?: WorkerTextEnv;
+  /** Loopback port (default 0, any free one). */
+  readonly port?: number;
+  readonly onLog?: (line: string) => void;
+  readonly deadLetters?: StartOptions["deadLetters"];
+}
+
+export interface EdgeWorker {
+  /** http://127.0.0.1:PORT, serving the Worker with its buffer queue and consumer. */
+  readonly url: string;
+  readonly logs: string[];
+  dispose(): Promise<void>;
+}
+
+/** One production Worker with its queue and consumer on a loopback port: the preview and the local drill. */
+export async function startEdgeWorker(o: EdgeWorkerOptions): Promise<EdgeWorker> {
+  const env: WorkerTextEnv = {
+    MAINTENANCE: o.maintenance ? "on" : "off",
+    ...(o.originUrl ? { ORIGIN_URL: o.originUrl } : {}),
+    ...(o.appSecret !== undefined ? { META_APP_SECRET: o.appSecret } : {}),
+    ...(o.verifyToken !== undefined ? { META_VERIFY_TOKEN: o.verifyToken } : {}),
+    ...(o.bypassToken !== undefined ? { BYPASS_TOKEN: o.bypassToken } : {}),
+    ...o.extra,
+  };
+  const w = await startMaintenanceWorkers({ edge: env }, { port: o.port ?? 0, onLog: o.onLog, deadLetters: o.deadLetters });
+  return { url: w.url!, logs: w.logs, dispose: () => w.dispose() };
 }
