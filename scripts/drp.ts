@@ -11,11 +11,13 @@ import { registerExport } from "./commands/export";
 import { registerPitr } from "./commands/pitr";
 import { registerRestore } from "./commands/restore";
 import { registerVerify } from "./commands/verify";
+import { registerDrill } from "./commands/drill";
+import { registerPostmortem } from "./commands/postmortem";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
   const program = new Command("drp")
-    .description("LiveStreamSell AI disaster recovery: export, verify, restore, PITR, smoke gate, maintenance page")
+    .description("LiveStreamSell AI disaster recovery: export, verify, restore, PITR, smoke gate, maintenance page, the local drill and the post-mortem")
     .version(version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerRestore(program);
   registerPitr(program);
+  registerDrill(program);
+  registerPostmortem(program);
   return program;
 }
 

@@ -10,7 +10,7 @@ import type { Readable, Writable } from "node:stream";
 import { DrpError } from "./cli";
 import { onInterrupt } from "./interrupt";
 
-export type PgTool = "pg_dump" | "pg_restore" | "psql" | "initdb" | "pg_ctl";
+export type PgTool = "pg_dump" | "pg_restore" | "psql" | "initdb" | "pg_ctl" | "pg_basebackup";
 
 function executable(path: string): boolean {
   try {

@@ -47,6 +47,11 @@ export interface StartOptions {
   readonly deadLetters?: "log" | "redrive" | "keep";
   /** Replay attempts before a webhook is dead-lettered (default: what the edge deploys, REPLAY_CONSUMER.maxRetries). */
   readonly maxRetries?: number;
+  /**
+   * Every instance produces to this instance's queues and only it consumes them: two deployed versions of
+   * one Worker sharing one buffer, as on Cloudflare, where the queue outlives a redeploy of the script.
+   */
+  readonly sharedQueuesOf?: string;
 }
 
 export async function startMaintenanceWorkers(instances: Record<string, WorkerTextEnv>, opts: StartOptions = {}): Promise<RunningWorkers> {
@@ -73,7 +78,8 @@ export async function startMaintenanceWorkers(instances: Record<string, WorkerTe
     maxRetries: opts.maxRetries ?? REPLAY_CONSUMER.maxRetries,
   };
   const workers = Object.entries(instances).map(([name, bindings]) => {
-    const q = localQueueNames(name);
+    const q = localQueueNames(opts.sharedQueuesOf ?? name);
+    const consumes = opts.sharedQueuesOf === undefined || opts.sharedQueuesOf === name;
     return {
       name,
       modules: true,
@@ -84,10 +90,9 @@ export async function startMaintenanceWorkers(instances: Record<string, WorkerTe
         ...(Object.fromEntries(Object.entries(bindings).filter(([, v]) => v !== undefined)) as Record<string, string>),
       },
       queueProducers: <Record<string, string>>{ WEBHOOK_QUEUE: q.buffer, WEBHOOK_DEAD_LETTERS: q.deadLetter },
-      queueConsumers: <Record<string, typeof consumer>>{
-        [q.buffer]: { ...consumer, deadLetterQueue: q.deadLetter },
-        ...(deadLetters === "redrive" ? { [q.deadLetter]: consumer } : {}),
-      },
+      queueConsumers: <Record<string, typeof consumer>>(consumes
+        ? { [q.buffer]: { ...consumer, deadLetterQueue: q.deadLetter }, ...(deadLetters === "redrive" ? { [q.deadLetter]: consumer } : {}) }
+        : {}),
     };
   });
   if (deadLetters === "log")
@@ -98,7 +103,7 @@ export async function startMaintenanceWorkers(instances: Record<string, WorkerTe
       compatibilityDate: WORKER_COMPATIBILITY_DATE,
       bindings: {} as Record<string, string>,
       queueProducers: {} as Record<string, string>,
-      queueConsumers: Object.fromEntries(Object.keys(instances).map((n) => [localQueueNames(n).deadLetter, consumer])),
+      queueConsumers: Object.fromEntries([...new Set(Object.keys(instances).map((n) => opts.sharedQueuesOf ?? n))].map((n) => [localQueueNames(n).deadLetter, consumer])),
     });
   const mf: Miniflare = new Miniflare({
     workers,
@@ -167,4 +172,72 @@ export async function startEdgeWorker(o: EdgeWorkerOptions): Promise<EdgeWorker>
   };
   const w = await startMaintenanceWorkers({ edge: env }, { port: o.port ?? 0, onLog: o.onLog, deadLetters: o.deadLetters });
   return { url: w.url!, logs: w.logs, dispose: () => w.dispose() };
+}
+
+export interface SwitchableEdge {
+  /** http://127.0.0.1:PORT: the route, served by whichever version is deployed. */
+  readonly url: string;
+  readonly logs: string[];
+  readonly maintenance: boolean;
+  /** Deploys the other version (as `cdktf deploy edge -c maintenance=on|off` does); the buffer queue stays. */
+  setMaintenance(on: boolean): void;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The edge as the local drill deploys it: the production Worker loaded twice, MAINTENANCE=off ("open") and
+ * on ("isolated"), both producing to one buffer queue that the open version consumes, behind a loopback
+ * front door that routes every request to the deployed version. Switching versions keeps the queue, as a
+ * redeploy does on Cloudflare (restarting workerd with new bindings would empty it). The consumer is
+ * always the open version's code: while the origin is down its replays hold with backoff.
+ */
+export async function startSwitchableEdge(o: Omit<EdgeWorkerOptions, "maintenance" | "port">): Promise<SwitchableEdge> {
+  const { createServer } = require("node:http") as typeof import("node:http");
+  const base: WorkerTextEnv = {
+    ...(o.originUrl ? { ORIGIN_URL: o.originUrl } : {}),
+    ...(o.appSecret !== undefined ? { META_APP_SECRET: o.appSecret } : {}),
+    ...(o.verifyToken !== undefined ? { META_VERIFY_TOKEN: o.verifyToken } : {}),
+    ...(o.bypassToken !== undefined ? { BYPASS_TOKEN: o.bypassToken } : {}),
+    ...o.extra,
+  };
+  const w = await startMaintenanceWorkers(
+    { open: { ...base, MAINTENANCE: "off" }, isolated: { ...base, MAINTENANCE: "on" } },
+    { onLog: o.onLog, deadLetters: o.deadLetters, sharedQueuesOf: "open" },
+  );
+  let deployed: "open" | "isolated" = "open";
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      try {
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string" && k !== "host") headers.set(k, v);
+        const hasBody = req.method !== "GET" && req.method !== "HEAD";
+        const r = await w.fetch(deployed, req.url ?? "/", { method: req.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined, redirect: "manual" });
+        const out: Record<string, string> = {};
+        r.headers.forEach((v, k) => (out[k] = v));
+        res.writeHead(r.status, out);
+        res.end(Buffer.from(await r.arrayBuffer()));
+      } catch (e) {
+        res.writeHead(502, { "content-type": "text/plain" }).end(`edge front door: ${(e as Error).message}`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    logs: w.logs,
+    get maintenance() {
+      return deployed === "isolated";
+    },
+    setMaintenance(on) {
+      deployed = on ? "isolated" : "open";
+    },
+    async dispose() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(() => r(undefined)));
+      await w.dispose();
+    },
+  };
 }

@@ -1,0 +1,43 @@
+/** `drp postmortem TIMELINE`: the incident document for the wiki from a drill or failover timeline. */
+import { readFileSync, writeFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { DrpError } from "../lib/cli";
+import { renderPostmortem } from "../plan/postmortem";
+import type { Timeline } from "../plan/runner";
+
+export function parseTimeline(text: string, path: string): Timeline {
+  let t: Partial<Timeline>;
+  try {
+    t = JSON.parse(text) as Partial<Timeline>;
+  } catch (e) {
+    throw new DrpError(`${path} is not JSON (${(e as Error).message}); pass the timeline.json a drill or failover wrote`, 2);
+  }
+  const ok =
+    (t.kind === "drill" || t.kind === "failover") &&
+    typeof t.scenario === "string" &&
+    typeof t.startedAt === "string" &&
+    Array.isArray(t.entries) &&
+    t.entries.every((e) => typeof e?.step === "string" && ["ok", "failed", "skipped"].includes(e.status) && !Number.isNaN(Date.parse(e.startedAt)) && !Number.isNaN(Date.parse(e.endedAt)));
+  if (!ok) throw new DrpError(`${path} is not a drp timeline (kind, scenario, startedAt and entries with step, status, startedAt, endedAt); pass the timeline.json a drill or failover wrote`, 2);
+  return { facts: {}, ...t } as Timeline;
+}
+
+export function registerPostmortem(program: Command): void {
+  program
+    .command("postmortem")
+    .description("Write the incident document for the wiki (summary, impact, timeline with a Mermaid Gantt chart, root cause and action items to fill in) from a timeline.json")
+    .argument("<timeline>", "timeline.json written by drp drill or drp failover")
+    .addOption(new Option("--lang <lang>", "language").choices(["es", "en"]).default("es"))
+    .option("--out <file>", "write to this file instead of standard output")
+    .action((path: string, raw: { lang: "es" | "en"; out?: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(path, "utf8");
+      } catch (e) {
+        throw new DrpError(`cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? e}); pass the timeline.json a drill or failover wrote`, 2);
+      }
+      const doc = renderPostmortem(parseTimeline(text, path), raw.lang);
+      if (raw.out) writeFileSync(raw.out, doc);
+      else process.stdout.write(doc);
+    });
+}
