@@ -70,6 +70,11 @@ export function preflight(): void {
   } catch (e) {
     throw new DrpError(`the temporary directory (${process.env.TMPDIR || "/tmp"}) is not writable (${(e as NodeJS.ErrnoException).code ?? e}); set TMPDIR to a writable directory`, 1);
   }
+  if (process.getuid?.() === 0) {
+    const dir = process.env.TMPDIR || "/tmp";
+    const reach = spawnSync("runuser", ["-u", "postgres", "--", "test", "-x", dir], { encoding: "utf8" });
+    if (reach.status !== 0) throw new DrpError(`PostgreSQL runs as the postgres user, who cannot reach the temporary directory ${dir}; chmod 755 it or set TMPDIR to one it can reach (e.g. /tmp)`, 1);
+  }
   for (const tool of ["initdb", "pg_ctl", "pg_basebackup", "pg_dump", "pg_restore"] as const) pgToolPath(tool);
   const moto = spawnSync("python3", ["-c", "import moto.server"], { encoding: "utf8" });
   if (moto.status !== 0) throw new DrpError("python3 with moto's server is required for the local S3 bucket: apt-get install python3-pip && pip install 'moto[server]'", 1);
@@ -350,7 +355,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     };
     let rows = await finalComments().catch(() => []);
     const drainDeadline = Date.now() + (result.ok ? 20_000 : 0);
-    while ([...accepted].some((id) => !rows.some((r) => r.id === id)) && Date.now() < drainDeadline) {
+    // Buffered deliveries are the edge's promise: wait until each one has been replayed.
+    while ([...buffered].some((id) => !rows.some((r) => r.id === id)) && Date.now() < drainDeadline) {
       await sleep(250);
       rows = await finalComments().catch(() => rows);
     }

@@ -58,6 +58,8 @@ const T = {
 } as const;
 
 const seconds = (a: string, b: string) => Math.round((Date.parse(b) - Date.parse(a)) / 100) / 10;
+/** UTC as Mermaid's dateFormat above reads it (no zone letter). */
+const mermaidTime = (iso: string) => iso.replace("T", " ").replace("Z", "");
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 const fact = (f: Record<string, unknown>, k: string) => (f[k] === undefined ? "—" : String(f[k]));
 
@@ -70,9 +72,9 @@ export function renderPostmortem(t: Timeline, lang: Lang = "es"): string {
     "```mermaid",
     "gantt",
     `  title ${L.kind[t.kind]} ${t.scenario}`,
-    "  dateFormat YYYY-MM-DDTHH:mm:ss.SSSZ",
+    "  dateFormat YYYY-MM-DD HH:mm:ss.SSS",
     "  axisFormat %H:%M:%S",
-    ...t.entries.map((e, i) => `  ${e.step} :${e.status === "failed" ? "crit, " : ""}s${i}, ${e.startedAt}, ${Math.max(0.001, seconds(e.startedAt, e.endedAt))}s`),
+    ...t.entries.map((e, i) => `  ${e.step} :${e.status === "failed" ? "crit, " : ""}s${i}, ${mermaidTime(e.startedAt)}, ${Math.max(1, Date.parse(e.endedAt) - Date.parse(e.startedAt))}ms`),
     "```",
   ];
   const rows = t.entries.map((e) => `| ${cell(title(e.step))} | ${e.status} | ${e.startedAt} | ${seconds(e.startedAt, e.endedAt)} | ${cell(e.error ? `${e.error}${e.rollback ? ` (rollback: ${e.rollback})` : ""}` : e.detail)} |`);
