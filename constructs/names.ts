@@ -34,6 +34,7 @@ export const NAME_RULES = {
   schedule: { what: "EventBridge Scheduler schedule name", max: 64, pattern: /^[0-9A-Za-z_.-]+$/, chars: "letters, digits and ._-" },
   eventRule: { what: "EventBridge rule name", max: 64, pattern: /^[0-9A-Za-z_.-]+$/, chars: "letters, digits and ._-" },
   snsTopic: { what: "SNS topic name", max: 256, pattern: /^[A-Za-z0-9_-]+$/, chars: "letters, digits, hyphens and underscores" },
+  chatbotConfiguration: { what: "AWS Chatbot configuration name", max: 128, pattern: /^[A-Za-z0-9_-]+$/, chars: "letters, digits, hyphens and underscores" },
   kmsAlias: { what: "KMS alias", max: 256, pattern: /^alias\/(?!aws\/)[A-Za-z0-9/_-]+$/, chars: "alias/ then letters, digits and /_- (not alias/aws/)" },
 } as const satisfies Record<string, NameRule>;
 

@@ -1,8 +1,9 @@
 /**
- * The plan's secrets, declared without values, in a stack of their own that deploys right after state
- * and before every stack that reads them: monitoring reads the PagerDuty URL at plan time, compute the
- * registry credentials, edge the bypass token and the Meta secrets, export the database URL. Operators put the values between
- * this stack and the next (README "First deployment").
+ * The secrets the app's account reads, declared without values, in a stack of their own that deploys
+ * right after state and before every stack that reads them: monitoring reads the PagerDuty URL at plan
+ * time, compute the registry credentials, edge the bypass token and the Meta secrets. Operators put
+ * the values between this stack and the next (README "First deployment"). They live in the account that reads them (not the DR
+ * account); the export job's database URL is created by the export stack, in the job's account.
  */
 import { Construct } from "constructs";
 import type { Deployment } from "../constructs/config";
@@ -15,7 +16,7 @@ export class SecretsStack extends DrpStack {
   constructor(scope: Construct, deployment: Deployment) {
     const { config } = deployment;
     const region = config.regions.storage;
-    super(scope, "secrets", { deployment, homeRegion: region, inDrAccount: true });
+    super(scope, "secrets", { deployment, homeRegion: region });
     const computeRegions = [config.regions.primary, config.regions.secondary];
     this.secrets = new PlanSecrets(this, "secrets", {
       region,
@@ -25,7 +26,6 @@ export class SecretsStack extends DrpStack {
         { name: config.edge.metaAppSecretName, description: "Meta app secret: the edge Worker verifies webhook signatures with it" },
         { name: config.edge.metaVerifyTokenSecretName, description: "Verify token of the Meta webhook subscription" },
         { name: config.detection.pagerdutySecretName, description: "PagerDuty CloudWatch integration URL" },
-        { name: config.export.databaseUrlSecretName, description: "DATABASE_URL the weekly export dumps" },
       ],
     });
   }

@@ -217,6 +217,19 @@ describe("apply-time rules the schema cannot see", () => {
       ]);
     });
 
+    it("flag a stack that reads a secret another account holds (the DR account's secret read with the app account's credentials)", () => {
+      const app = Testing.app();
+      const secretsStack = new TerraformStack(app, "secrets");
+      new AwsProvider(secretsStack, "aws", { region: storage, assumeRole: [{ roleArn: "arn:aws:iam::210987654321:role/dr" }] });
+      new SecretsmanagerSecret(secretsStack, "pd", { name: "pagerduty-url" });
+      const reader = new TerraformStack(app, "monitoring");
+      new AwsProvider(reader, "aws", { region: storage });
+      new DataAwsSecretsmanagerSecretVersion(reader, "url", { secretId: "pagerduty-url" });
+      expect(evaluate(stackView(reader, deployment)).map((v) => v.message)).toEqual([
+        'monitoring/url reads secret "pagerduty-url" in the deploying account, but stack secrets creates it in the account of arn:aws:iam::210987654321:role/dr; create the secret in the account that reads it',
+      ]);
+    });
+
     it("flag the plan's old layout: monitoring reading the PagerDuty secret that storage, deployed after it, created", () => {
       const app = Testing.app();
       const monitoring = new TerraformStack(app, "monitoring");

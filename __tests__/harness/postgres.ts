@@ -59,7 +59,12 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
     const gid = Number(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim());
     chownSync(data, uid, gid);
   }
-  asPostgres(initdb, ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
+  try {
+    asPostgres(initdb, ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]);
+  } catch (e) {
+    rmSync(parent, { recursive: true, force: true });
+    throw e;
+  }
   const port = await freePort();
   const settings: Record<string, string> = {
     listen_addresses: "127.0.0.1",
@@ -81,6 +86,12 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PgServer> 
       log = readFileSync(join(data, "server.log"), "utf8");
     } catch {
       // no log yet
+    }
+    // pg_ctl -w gives up after its timeout while the server may still be starting: stop it, then clean up.
+    try {
+      asPostgres(pgCtl, ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } catch {
+      // never started
     }
     rmSync(parent, { recursive: true, force: true });
     throw new Error(`${(e as Error).message}\n${log}`);

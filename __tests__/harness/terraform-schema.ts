@@ -10,10 +10,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname, join } from "node:path";
 
 /** Bumped when the cached format changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 export const PROVIDER_PACKAGES = ["@cdktf/provider-aws", "@cdktf/provider-cloudflare"] as const;
 const ROOT = join(__dirname, "..", "..");
-export const SCHEMA_CACHE_DIR = join(ROOT, "node_modules", ".cache", "drp-terraform-schema");
+/** DRP_SCHEMA_CACHE_DIR moves it (the benchmark measures a cold cache that way). */
+export const SCHEMA_CACHE_DIR = process.env.DRP_SCHEMA_CACHE_DIR || join(ROOT, "node_modules", ".cache", "drp-terraform-schema");
 
 /** How an argument is written in JSON: a value, a list or set of values, a map, or nested block(s). */
 export type FieldKind = "value" | "list" | "map" | "mapOfLists" | "block" | "blocks";
@@ -23,6 +24,8 @@ export interface Field {
   readonly required: boolean;
   /** Struct name (key into Schema.structs) for block and blocks. */
   readonly struct?: string;
+  /** The values the provider accepts, where its schema documents them ("Available values: ..."). */
+  readonly values?: readonly string[];
 }
 
 export type Struct = Record<string, Field>;
@@ -104,7 +107,11 @@ function buildOne(pkg: string): { schema: Omit<Schema, "versions">; version: str
       } else if (t.collection?.kind === "map")
         field = { kind: strip(t.collection.elementtype).collection ? "mapOfLists" : "map", required: !p.optional };
       else if (isStruct(t.fqn)) field = { kind: "block", required: !p.optional, struct: addStruct(t.fqn!) };
-      else field = { kind: "value", required: !p.optional };
+      else {
+        const listed = /Available values: ((?:"[^"]*"(?:, )?)+)\./.exec(p.docs?.remarks ?? "")?.[1];
+        const values = listed ? [...listed.matchAll(/"([^"]*)"/g)].map((m) => m[1]) : undefined;
+        field = { kind: "value", required: !p.optional, ...(values?.length ? { values } : {}) };
+      }
       fields[name] = field;
     }
     return fqn;

@@ -50,6 +50,8 @@ function checkValue(ctx: Context, address: string, path: string, field: Field, v
   switch (field.kind) {
     case "value":
       if (value !== null && typeof value === "object") add(`expects a single value, got ${Array.isArray(value) ? "a list" : "an object (block)"}`);
+      else if (field.values && typeof value === "string" && !value.includes("${") && !field.values.includes(value))
+        add(`"${value}" is not one of the values the provider accepts: ${field.values.join(", ")}`);
       return;
     case "list":
       if (!Array.isArray(value)) add("expects a list");

@@ -1,4 +1,6 @@
 /** One assertion per requirement of the plan, so a wrong change fails with a readable message. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadConfig } from "../../constructs/config";
 import { WORKER_BINDINGS } from "../../constructs/maintenance-page/bindings";
 import { bundleWorker } from "../../constructs/maintenance-page/bundle";
@@ -325,6 +327,14 @@ describe("scheduled export", () => {
     expect(write.Resource).toMatch(/\/exports\/\*$/);
   });
 
+  it("creates its database URL secret (no value) beside the job, in the job's own account", () => {
+    const secret = only(e, "aws_secretsmanager_secret");
+    expect(secret).toMatchObject({ name: config.export.databaseUrlSecretName, region: storageRegion });
+    expect(resources(e, "aws_secretsmanager_secret_version")).toHaveLength(0);
+    const [c] = JSON.parse(only(e, "aws_ecs_task_definition").container_definitions);
+    expect(c.secrets[0].valueFrom).toMatch(/^\$\{aws_secretsmanager_secret\.[\w-]+\.arn\}$/);
+  });
+
   it("passes the database URL as an ECS secret and the bucket settings as environment", () => {
     const [c] = JSON.parse(only(e, "aws_ecs_task_definition").container_definitions);
     expect(c.command).toEqual(["export", "--json"]);
@@ -345,6 +355,29 @@ describe("scheduled export", () => {
   it("sizes the task as Fargate allows (1 vCPU needs 2-8 GB)", () => {
     const task = only(e, "aws_ecs_task_definition");
     expect(fargateSizeProblem(Number(task.cpu), Number(task.memory))).toBeUndefined();
+  });
+});
+
+describe("first deployment (README)", () => {
+  const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### First deployment"), readme.indexOf("### What a failover touches"));
+  const { objects, stacks } = synthPlan({});
+  const declared = Object.keys(objects);
+
+  it("deploys every stack once, in the order the app declares them", () => {
+    const deployed = [...section.matchAll(/^npx cdktf deploy ([^\n#]+)/gm)].flatMap((m) => m[1].trim().split(/\s+/));
+    expect(deployed).toEqual(declared);
+  });
+
+  it("declares each stack after the stacks it depends on", () => {
+    for (const [i, name] of declared.entries())
+      for (const dep of objects[name].dependencies.map((d) => d.node.id)) expect({ name, dep, before: declared.indexOf(dep) < i }).toEqual({ name, dep, before: true });
+  });
+
+  it("imports the hand-made state bucket, key and alias by the addresses the state stack gives them", () => {
+    const addresses = [...section.matchAll(/terraform import ([\w-]+)\.([\w-]+) /g)].map((m) => [m[1], m[2]]);
+    expect(addresses.map(([type]) => type).sort()).toEqual(["aws_kms_alias", "aws_kms_key", "aws_s3_bucket"]);
+    for (const [type, id] of addresses) expect(stacks.state.resource?.[type]?.[id]).toBeDefined();
   });
 });
 

@@ -104,7 +104,7 @@ export class Alerting extends Construct {
       statements: [{ Sid: "ReadAlarmContext", Action: ["cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"], Resource: "*" }],
     });
     new ChatbotSlackChannelConfiguration(this, "slack", {
-      configurationName: `${props.name}-alerts`,
+      configurationName: validName(this, "chatbotConfiguration", `${props.name}-alerts`, field),
       iamRoleArn: chatbotRole.arn,
       slackTeamId: props.slackWorkspaceId,
       slackChannelId: props.slackChannelId,

@@ -16,6 +16,7 @@ const NAMED: Readonly<Record<string, { attribute: string; kind: NameKind }>> = {
   aws_cloudwatch_event_rule: { attribute: "name", kind: "eventRule" },
   aws_sns_topic: { attribute: "name", kind: "snsTopic" },
   aws_kms_alias: { attribute: "name", kind: "kmsAlias" },
+  aws_chatbot_slack_channel_configuration: { attribute: "configuration_name", kind: "chatbotConfiguration" },
 };
 
 export const generatedNames: PolicyRule = {

@@ -53,7 +53,12 @@ export interface SuppressedViolation extends Violation {
 }
 
 type Json = Record<string, Record<string, Record<string, unknown>>>;
-type StackJson = { resource?: Json; data?: Json; terraform?: { backend?: { s3?: Record<string, unknown> } } };
+type StackJson = {
+  resource?: Json;
+  data?: Json;
+  provider?: { aws?: { alias?: string; assume_role?: { role_arn?: string }[] }[] };
+  terraform?: { backend?: { s3?: Record<string, unknown> } };
+};
 
 const metaPath = (config: Record<string, unknown>) => (config["//"] as { metadata?: { path?: string } } | undefined)?.metadata?.path;
 
@@ -66,14 +71,26 @@ function appStackView(stack: TerraformStack): AppStackView {
     ...Object.entries(tf.data?.aws_secretsmanager_secret ?? {}).map(([id, d]) => ({ secret: d.name, path: metaPath(d) ?? `${stack.node.id}/${id}` })),
     ...Object.entries(tf.data?.aws_secretsmanager_secret_version ?? {}).map(([id, d]) => ({ secret: d.secret_id, path: metaPath(d) ?? `${stack.node.id}/${id}` })),
   ].filter((r): r is { secret: string; path: string } => typeof r.secret === "string" && !r.secret.includes("${"));
-  return { name: stack.node.id, dependsOn: stack.dependencies.map((d) => d.node.id), createdSecrets, secretReads };
+  const aws = (tf.provider?.aws ?? []).find((p) => !p.alias);
+  const account = aws?.assume_role?.[0]?.role_arn ?? "";
+  return { name: stack.node.id, account, dependsOn: stack.dependencies.map((d) => d.node.id), createdSecrets, secretReads };
 }
+
+// Synth validates every stack in one synchronous pass: the app's view is built once for that pass (not
+// once per stack) and dropped when it ends, so later changes to the app are seen.
+const appViews = new WeakMap<IConstruct, AppView>();
 
 /** Every stack under the stack's parent, in declaration order. */
 export function appView(stack: TerraformStack): AppView | undefined {
   const parent = stack.node.scope;
   if (!parent) return undefined;
-  return { stacks: parent.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c)).map(appStackView) };
+  let view = appViews.get(parent);
+  if (!view) {
+    view = { stacks: parent.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c)).map(appStackView) };
+    appViews.set(parent, view);
+    queueMicrotask(() => appViews.delete(parent));
+  }
+  return view;
 }
 
 /** The resolved view of a stack that rules read. */

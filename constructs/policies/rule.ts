@@ -19,6 +19,8 @@ export interface ResourceView {
 /** What one stack of the app creates and reads, for rules that look across stacks. */
 export interface AppStackView {
   readonly name: string;
+  /** The role its AWS provider assumes ("" for the deploying account's own credentials). */
+  readonly account: string;
   /** Stacks it depends on (cdktf dependencies, cross-stack references included). */
   readonly dependsOn: readonly string[];
   /** Names of the Secrets Manager secrets it creates. */

@@ -3,7 +3,7 @@ import { PolicyRule, ruleId } from "./rule";
 export const secretReadOrder: PolicyRule = {
   id: ruleId(__filename),
   description:
-    "On an empty account the stacks deploy in declaration order: no stack reads a secret that a later stack creates, and no stack depends on a later one",
+    "On an empty account the stacks deploy in declaration order: no stack reads a secret that a later stack creates or that lives in another account, and no stack depends on a later one",
   check: () => undefined,
   checkStack(stack) {
     const app = stack.app;
@@ -17,6 +17,13 @@ export const secretReadOrder: PolicyRule = {
     for (const read of me.secretReads) {
       const creator = app.stacks.find((s) => s.createdSecrets.includes(read.secret));
       if (!creator || creator.name === me.name) continue;
+      if (creator.account !== me.account) {
+        const where = (s: typeof me) => (s.account ? `the account of ${s.account}` : "the deploying account");
+        problems.push(
+          `${read.path} reads secret "${read.secret}" in ${where(me)}, but stack ${creator.name} creates it in ${where(creator)}; create the secret in the account that reads it`,
+        );
+        continue;
+      }
       if (index(creator.name) > index(me.name))
         problems.push(
           `${read.path} reads secret "${read.secret}" at plan time, but stack ${creator.name} creates it and deploys later, so the first deployment cannot plan; create the secret in a stack declared before ${me.name}`,

@@ -7,7 +7,6 @@
  * not even start the task (dead-letter queue not empty).
  */
 import { Construct } from "constructs";
-import { DataAwsSecretsmanagerSecret } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
@@ -22,6 +21,7 @@ import { fargateSizeProblem } from "../fargate";
 import { serviceRole } from "../iam";
 import { validName } from "../names";
 import { Network } from "../network";
+import { PlanSecrets } from "../secrets";
 
 export interface ScheduledExportProps {
   readonly name: string;
@@ -37,7 +37,7 @@ export interface ScheduledExportProps {
   readonly prefix: string;
   /** Tables whose row counts go into the manifest. */
   readonly criticalTables: readonly string[];
-  /** Secret holding DATABASE_URL, in this region. */
+  /** Name of the secret holding DATABASE_URL, created here (no value) in the job's own account and region. */
   readonly databaseUrlSecretName: string;
   /** SNS topic in this region for failures. */
   readonly alarmTopicArn: string;
@@ -81,7 +81,12 @@ export class ScheduledExport extends Construct {
     });
     const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}-export`, retentionInDays: props.logRetentionDays ?? 30 });
     const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", `${name}-export`, field) });
-    const dbSecret = new DataAwsSecretsmanagerSecret(this, "database-url", { region, name: props.databaseUrlSecretName });
+    // Created beside the job, in its account (the DR account when there is one): the task reads it at run
+    // time, so nothing needs its value to plan, and it can never sit in an account the job cannot read.
+    const [dbSecret] = new PlanSecrets(this, "database-url", {
+      region,
+      secrets: [{ name: props.databaseUrlSecretName, description: "DATABASE_URL the weekly export dumps" }],
+    }).secrets;
 
     const executionRole = serviceRole(this, "execution-role", {
       name: `${name}-export-execution`,

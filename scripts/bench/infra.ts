@@ -1,6 +1,7 @@
 /**
  * Infrastructure speed benchmark (figures, not a test): the app's own synthesis (every stack, both
- * regions), `npx cdktf synth` end to end, and the whole test suite, against the plan's targets.
+ * regions), `npx cdktf synth` end to end, the offline terraform validation (its jest file, with the
+ * schema cache warm and cold), and the whole test suite, against the plan's targets.
  * Usage: npm run bench [-- --runs N] [-- --skip-tests]
  */
 import { spawnSync } from "node:child_process";
@@ -52,6 +53,20 @@ function main(): void {
     }
     const cli = Array.from({ length: Math.min(opts.runs, 3) }, () => measure(["npx", "cdktf", "synth", "--output", out]));
     lines.push(row("npx cdktf synth (end to end)", cli, { seconds: 5 }));
+    // What the validator adds to npm test once its schema cache exists, and the one-time cold build.
+    const validate = ["npx", "jest", "__tests__/stacks/terraform-validate.test.ts", "--silent"];
+    const warm = Array.from({ length: Math.min(opts.runs, 3) }, () => measure(validate));
+    lines.push(row("offline validate, warm cache (jest file)", warm, { seconds: 10 }));
+    const cold = Array.from({ length: Math.min(opts.runs, 2) }, () => {
+      const cache = mkdtempSync(join(tmpdir(), "drp-schema-"));
+      try {
+        return measure(validate, { DRP_SCHEMA_CACHE_DIR: cache });
+      } finally {
+        rmSync(cache, { recursive: true, force: true });
+      }
+    });
+    lines.push(row("offline validate, cold cache (jest file)", cold, { seconds: 20 }));
+    lines.push(`  rounds (s): warm ${warm.map((x) => x.seconds.toFixed(2)).join(", ")}; cold ${cold.map((x) => x.seconds.toFixed(2)).join(", ")}`);
     if (!opts.skipTests) lines.push(row("test suite (npm test)", [measure(["npm", "test", "--silent"])], { seconds: 60 }));
     process.stdout.write(`${"measurement".padEnd(40)} ${"median".padStart(9)} ${"peak".padStart(9)}\n${lines.join("\n")}\n`);
   } finally {
