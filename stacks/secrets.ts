@@ -1,8 +1,8 @@
 /**
  * The secrets the app's account reads, declared without values, in a stack of their own that deploys
  * right after state and before every stack that reads them: monitoring reads the PagerDuty URL at plan
- * time, compute the registry credentials, edge the bypass token and the Meta secrets. Operators put the values between this
- * stack and the next (README "First deployment"). They live in the account that reads them (not the DR
+ * time, compute the registry credentials, edge the bypass token and the Meta secrets. Operators put
+ * the values between this stack and the next (README "First deployment"). They live in the account that reads them (not the DR
  * account); the export job's database URL is created by the export stack, in the job's account.
  */
 import { Construct } from "constructs";

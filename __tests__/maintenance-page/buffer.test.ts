@@ -109,6 +109,14 @@ describe("origin healthy", () => {
       [body, false, undefined],
     ]);
   });
+
+  it("streams a body too large to buffer straight to a healthy origin", async () => {
+    const big = `{"pad":"${"y".repeat(MAX_BUFFERED_BODY_BYTES * 2)}"}`;
+    const r = await post("healthy", big, sign(big));
+    expect(r.status).toBe(200);
+    await r.text();
+    expect(apps.healthy.deliveries.at(-1)).toMatchObject({ body: big, signatureValid: true });
+  });
 });
 
 describe.each([
@@ -203,6 +211,17 @@ describe("maintenance on", () => {
     await big.text();
     // workerd's log lines arrive on its stderr shortly after the response.
     await waitFor("the log line", () => w.logs.some((l) => l.includes(`webhook of ${MAX_BUFFERED_BODY_BYTES + 1} bytes exceeds`)), 5_000);
+
+    // Without a Content-Length (chunked), the size is known only once read: still 503, never truncated.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(tooBig));
+        c.close();
+      },
+    });
+    const r = await w.fetch("maintenance", "/webhooks/meta", { method: "POST", headers: { [SIGNATURE_HEADER]: sign(tooBig) }, body: chunked, duplex: "half" } as RequestInit);
+    expect(r.status).toBe(503);
+    await r.text();
   });
 });
 

@@ -384,7 +384,12 @@ export default {
       }
       // A replay coming back through this Worker (ORIGIN_URL empty: the consumer posts to the public URL)
       // must reach the origin or fail, never be buffered again and reported delivered.
-      if (request.method === "POST" && !request.headers.has(REPLAY_HEADERS.replayed)) return webhookDelivery(request, url, env, s);
+      if (request.method === "POST" && !request.headers.has(REPLAY_HEADERS.replayed)) {
+        // A body too large to buffer is not held in memory: it streams on as any request does.
+        const length = Number(request.headers.get("content-length") ?? "0");
+        if (!(length > MAX_BUFFERED_BODY_BYTES)) return webhookDelivery(request, url, env, s);
+        console.error(`drp-maintenance: webhook of ${length} bytes exceeds the ${MAX_BUFFERED_BODY_BYTES}-byte buffer limit; not buffered (503 if the origin cannot take it, so Meta retries)`);
+      }
     }
     if (!bypass && (s.maintenance || s.originError)) return maintenanceResponse(request, url);
     if (s.originError) return bypassError(502, "misconfigured", s.originError);
