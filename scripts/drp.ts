@@ -13,6 +13,7 @@ import { registerRestore } from "./commands/restore";
 import { registerVerify } from "./commands/verify";
 import { registerDrill } from "./commands/drill";
 import { registerPostmortem } from "./commands/postmortem";
+import { registerFailover } from "./commands/failover";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerPitr(program);
   registerDrill(program);
   registerPostmortem(program);
+  registerFailover(program);
   return program;
 }
 

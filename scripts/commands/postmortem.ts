@@ -3,24 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { DrpError } from "../lib/cli";
 import { renderPostmortem } from "../plan/postmortem";
-import type { Timeline } from "../plan/runner";
-
-export function parseTimeline(text: string, path: string): Timeline {
-  let t: Partial<Timeline>;
-  try {
-    t = JSON.parse(text) as Partial<Timeline>;
-  } catch (e) {
-    throw new DrpError(`${path} is not JSON (${(e as Error).message}); pass the timeline.json a drill or failover wrote`, 2);
-  }
-  const ok =
-    (t.kind === "drill" || t.kind === "failover") &&
-    typeof t.scenario === "string" &&
-    typeof t.startedAt === "string" &&
-    Array.isArray(t.entries) &&
-    t.entries.every((e) => typeof e?.step === "string" && ["ok", "failed", "skipped"].includes(e.status) && !Number.isNaN(Date.parse(e.startedAt)) && !Number.isNaN(Date.parse(e.endedAt)));
-  if (!ok) throw new DrpError(`${path} is not a drp timeline (kind, scenario, startedAt and entries with step, status, startedAt, endedAt); pass the timeline.json a drill or failover wrote`, 2);
-  return { facts: {}, ...t } as Timeline;
-}
+import { parseTimeline } from "../plan/runner";
 
 export function registerPostmortem(program: Command): void {
   program

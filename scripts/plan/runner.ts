@@ -5,6 +5,7 @@
  * step that did not pass.
  */
 import { writeFileSync } from "node:fs";
+import { DrpError } from "../lib/cli";
 import { PLAN, type Adapters, type Step, type StepId, type TimelineEntry } from "./steps";
 
 export interface Timeline {
@@ -67,3 +68,22 @@ export async function runPlan(o: RunOptions): Promise<{ ok: boolean; failed?: St
   }
   return { ok: true };
 }
+
+/** A timeline file read back (drp postmortem, drp failover --resume), validated where it enters. */
+export function parseTimeline(text: string, path: string): Timeline {
+  let t: Partial<Timeline>;
+  try {
+    t = JSON.parse(text) as Partial<Timeline>;
+  } catch (e) {
+    throw new DrpError(`${path} is not JSON (${(e as Error).message}); pass the timeline.json a drill or failover wrote`, 2);
+  }
+  const ok =
+    (t.kind === "drill" || t.kind === "failover") &&
+    typeof t.scenario === "string" &&
+    typeof t.startedAt === "string" &&
+    Array.isArray(t.entries) &&
+    t.entries.every((e) => typeof e?.step === "string" && ["ok", "failed", "skipped"].includes(e.status) && !Number.isNaN(Date.parse(e.startedAt)) && !Number.isNaN(Date.parse(e.endedAt)));
+  if (!ok) throw new DrpError(`${path} is not a drp timeline (kind, scenario, startedAt and entries with step, status, startedAt, endedAt); pass the timeline.json a drill or failover wrote`, 2);
+  return { facts: {}, ...t } as Timeline;
+}
+
