@@ -9,6 +9,7 @@
 import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import { createConnection, createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { REPLAY_HEADERS } from "../../constructs/maintenance-page/bindings";
 
 export interface DatabaseEndpoint {
   readonly port: number;
@@ -68,7 +69,12 @@ export interface LoadBalancer {
   stop(): Promise<void>;
 }
 
-export async function startLoadBalancer(pools: readonly Pool[], healthPath: string, intervalMs: number): Promise<LoadBalancer> {
+/**
+ * `holdReplays`: while it returns true, replayed webhooks are answered 503 so the buffer keeps them. On
+ * Cloudflare the deployed (maintenance) Worker's own consumer holds them; locally the consumer is always
+ * the open version's code (see startSwitchableEdge), so this is where the hold is applied.
+ */
+export async function startLoadBalancer(pools: readonly Pool[], healthPath: string, intervalMs: number, holdReplays: () => boolean = () => false): Promise<LoadBalancer> {
   let order = [...pools];
   const healthy = new Map<string, boolean>();
   const probe = async () => {
@@ -88,6 +94,11 @@ export async function startLoadBalancer(pools: readonly Pool[], healthPath: stri
   const timer = setInterval(() => void probe(), intervalMs);
   const serving = () => order.find((p) => healthy.get(p.name))?.name ?? null;
   const server = createHttpServer((req, res) => {
+    if (holdReplays() && req.headers[REPLAY_HEADERS.replayed] === "1") {
+      res.writeHead(503, { "content-type": "text/plain" }).end("replay held: maintenance is on");
+      req.resume();
+      return;
+    }
     const pool = order.find((p) => p.name === serving());
     if (!pool) {
       res.writeHead(503, { "content-type": "text/plain" }).end("no healthy pool: fallback");

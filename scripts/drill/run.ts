@@ -124,9 +124,10 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     const primary = await startStorefront({ name: "primary", databaseUrl: endpoint.urlFor(DATABASE), appSecret });
     stops.push(() => primary.stop());
     let secondary: Storefront | undefined;
-    const lb = await startLoadBalancer([{ name: "primary", url: primary.url }], "/healthz", intervalMs);
-    stops.push(() => lb.stop());
     const { startSwitchableEdge } = (require("../lib/workerd") as typeof import("../lib/workerd"));
+    let edgeInMaintenance = () => false;
+    const lb = await startLoadBalancer([{ name: "primary", url: primary.url }], "/healthz", intervalMs, () => edgeInMaintenance());
+    stops.push(() => lb.stop());
     const edge = await startSwitchableEdge({
       originUrl: lb.url,
       appSecret,
@@ -134,6 +135,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
       extra: { ORIGIN_TIMEOUT_MS: "3000", REPLAY_RETRY_DELAY_SECONDS: "1", REPLAY_MAX_DELAY_SECONDS: "2" },
     });
     stops.push(() => edge.dispose());
+    edgeInMaintenance = () => edge.maintenance;
 
     // ---- seed, weekly export ---------------------------------------------------------------------
     await primaryDb.sql(
