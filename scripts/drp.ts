@@ -11,6 +11,7 @@ import { registerExport } from "./commands/export";
 import { registerPitr } from "./commands/pitr";
 import { registerRestore } from "./commands/restore";
 import { registerVerify } from "./commands/verify";
+import { registerBackups } from "./commands/backups";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerRestore(program);
   registerPitr(program);
+  registerBackups(program);
   return program;
 }
 
