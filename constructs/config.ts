@@ -12,7 +12,9 @@ const awsRegion = z
 const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)");
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be an image digest: sha256 followed by 64 hex digits");
+/** An image digest as GHCR gives it. */
+export const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
+const digest = z.string().regex(IMAGE_DIGEST, "must be an image digest: sha256 followed by 64 hex digits");
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, "must be a lowercase DNS hostname");
 const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "must be a Secrets Manager secret name");
 const sqlIdentifier = z

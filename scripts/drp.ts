@@ -12,6 +12,7 @@ import { registerPitr } from "./commands/pitr";
 import { registerRestore } from "./commands/restore";
 import { registerVerify } from "./commands/verify";
 import { registerBackups } from "./commands/backups";
+import { registerRender } from "./commands/render";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRestore(program);
   registerPitr(program);
   registerBackups(program);
+  registerRender(program);
   return program;
 }
 
