@@ -42,6 +42,7 @@ export class StorageStack extends DrpStack {
         { name: config.edge.bypassTokenSecretName, description: "Smoke-test bypass token of the maintenance Worker" },
         { name: config.detection.pagerdutySecretName, description: "PagerDuty CloudWatch integration URL" },
         { name: config.export.databaseUrlSecretName, description: "DATABASE_URL the weekly export dumps" },
+        { name: config.assurance.supabaseTokenSecretName, description: "Supabase access token the daily backup check reads backups with" },
       ],
     });
   }
