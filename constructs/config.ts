@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { FARGATE_SIZES, fargateSizeProblem } from "./fargate";
 
 const awsRegion = z
   .string()
@@ -53,7 +54,7 @@ export const ConfigSchema = z
       digest,
       port: z.int().min(1).max(65535).default(8080),
       healthPath: z.string().startsWith("/").default("/healthz"),
-      cpu: z.int().refine((v) => [256, 512, 1024, 2048, 4096].includes(v), "must be a Fargate CPU size: 256, 512, 1024, 2048 or 4096").default(512),
+      cpu: z.int().refine((v) => v in FARGATE_SIZES, `must be a Fargate CPU size: ${Object.keys(FARGATE_SIZES).join(", ")}`).default(512),
       memoryMiB: z.int().min(512).max(30720).default(1024),
       /** Tasks that carry nominal load (1,000 comments/minute). */
       nominalTasks: z.int().min(1).max(100).default(2),
@@ -167,6 +168,8 @@ export const ConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["state", "region"], message: "must differ from regions.primary: failover has to read and write state while the primary region is down" });
     if (c.files.region === r.storage)
       ctx.addIssue({ code: "custom", path: ["files", "region"], message: "must differ from regions.storage: the replica has to be in another region" });
+    const size = c.app.cpu in FARGATE_SIZES ? fargateSizeProblem(c.app.cpu, c.app.memoryMiB) : undefined;
+    if (size) ctx.addIssue({ code: "custom", path: ["app", "memoryMiB"], message: size });
     if (c.app.maxTasks < 5 * c.app.nominalTasks)
       ctx.addIssue({ code: "custom", path: ["app", "maxTasks"], message: `must be at least 5 x app.nominalTasks (${5 * c.app.nominalTasks}) to absorb 5,000 comments/minute` });
     if (c.retention.exportDays <= c.retention.coldAfterDays)

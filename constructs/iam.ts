@@ -1,6 +1,7 @@
 /** The one way this project declares an IAM role: a trust for one AWS service and one inline policy. */
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { validName } from "./names";
 
 export interface PolicyStatement {
   readonly Sid?: string;
@@ -21,7 +22,7 @@ export interface ServiceRoleProps {
 
 export function serviceRole(scope: Construct, id: string, props: ServiceRoleProps): IamRole {
   return new IamRole(scope, id, {
-    name: props.name,
+    name: validName(scope, "iamRole", props.name, "name (made from the configuration's project)"),
     assumeRolePolicy: JSON.stringify({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: props.service }, Action: "sts:AssumeRole" }],

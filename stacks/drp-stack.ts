@@ -9,6 +9,10 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { CloudflareProvider } from "@cdktf/provider-cloudflare/lib/provider";
 import type { Deployment } from "../constructs/config";
 import { applyPolicies } from "../constructs/policies";
+import { bucketKeyAlias } from "../constructs/secure-bucket";
+
+/** The S3 backend's use_lockfile (state locking without DynamoDB) needs Terraform 1.10. */
+export const TERRAFORM_REQUIRED_VERSION = ">= 1.10";
 
 export interface DrpStackProps {
   readonly deployment: Deployment;
@@ -32,8 +36,11 @@ export class DrpStack extends TerraformStack {
       key: `${config.project}/${id}.tfstate`,
       region: config.state.region,
       encrypt: true,
+      // The state bucket's own key (SecureBucket in the state stack); without it `encrypt` means SSE-S3.
+      kmsKeyId: bucketKeyAlias(config.state.bucket),
     });
     backend.addOverride("use_lockfile", true);
+    this.addOverride("terraform.required_version", TERRAFORM_REQUIRED_VERSION);
     const role = props.inDrAccount ? config.drAccount?.assumeRoleArn : undefined;
     new AwsProvider(this, "aws", {
       region: props.homeRegion,

@@ -1,5 +1,7 @@
 /**
- * The plan's stacks for one deployment. Normal operation (region=primary) declares everything; failover
+ * The plan's stacks for one deployment, declared in first-deployment order: a stack comes after every
+ * stack it depends on and after the stack that creates any secret it reads (the secret-read-order policy
+ * checks this; README "First deployment" follows it). Normal operation (region=primary) declares everything; failover
  * (region=secondary) declares only what a failover touches, so `cdktf deploy -c region=secondary` cannot
  * reach the primary region: the secondary compute and the edge, neither of which reads another stack.
  */
@@ -10,6 +12,7 @@ import { ComputeStack } from "./compute";
 import { EdgeStack } from "./edge";
 import { ExportStack } from "./export";
 import { MonitoringStack } from "./monitoring";
+import { SecretsStack } from "./secrets";
 import { StateStack } from "./state";
 import { StorageStack } from "./storage";
 import type { DrpStack } from "./drp-stack";
@@ -19,6 +22,7 @@ export function defineStacks(app: Construct, deployment: Deployment): DrpStack[]
     return [new ComputeStack(app, deployment, "secondary"), new EdgeStack(app, deployment)];
   }
   const state = new StateStack(app, deployment);
+  const secrets = new SecretsStack(app, deployment);
   const monitoring = new MonitoringStack(app, deployment);
   const storage = new StorageStack(app, deployment, monitoring.alerting);
   const exportJob = new ExportStack(app, deployment, storage.drBucket, monitoring.alerting);
@@ -26,7 +30,7 @@ export function defineStacks(app: Construct, deployment: Deployment): DrpStack[]
   const primary = new ComputeStack(app, deployment, "primary");
   const secondary = new ComputeStack(app, deployment, "secondary");
   // Compute and edge depend on no other stack, so `cdktf deploy edge -c maintenance=on` or an image
-  // roll-out deploys alone; they read the storage stack's secrets by name (see README "First deployment").
+  // roll-out deploys alone; they read the secrets stack's secrets by name (see README "First deployment").
   const edge = new EdgeStack(app, deployment);
-  return [state, monitoring, storage, exportJob, backupCheck, primary, secondary, edge];
+  return [state, secrets, monitoring, storage, exportJob, backupCheck, primary, secondary, edge];
 }

@@ -22,7 +22,7 @@ describe("the cdktf app", () => {
   it("synthesizes every stack by default", () => {
     const r = runApp({});
     expect(r.stderr).toBe("");
-    expect(r.stacks()).toEqual(["backup-check", "compute-primary", "compute-secondary", "edge", "export", "monitoring", "state", "storage"]);
+    expect(r.stacks()).toEqual(["backup-check", "compute-primary", "compute-secondary", "edge", "export", "monitoring", "secrets", "state", "storage"]);
   });
 
   it("stops before synthesizing anything on a bad context value, naming the valid ones", () => {

@@ -69,7 +69,10 @@ describe("daily backup check stack", () => {
   it("pages when a promise is broken (task exits non-zero) and when the schedule cannot start it", () => {
     const rule = only(tf, "aws_cloudwatch_event_rule");
     const pattern = JSON.parse(rule.event_pattern);
-    expect(pattern.detail).toMatchObject({ lastStatus: ["STOPPED"], containers: { name: [BACKUP_CHECK_CONTAINER], exitCode: [{ "anything-but": 0 }] } });
+    expect(pattern.detail).toMatchObject({
+      lastStatus: ["STOPPED"],
+      $or: [{ containers: { name: [BACKUP_CHECK_CONTAINER], exitCode: [{ "anything-but": 0 }] } }, { stopCode: ["TaskFailedToStart"] }],
+    });
     const target = only(tf, "aws_cloudwatch_event_target");
     const alarm = only(tf, "aws_cloudwatch_metric_alarm");
     expect(alarm.metric_name).toBe("ApproximateNumberOfMessagesVisible");
@@ -78,8 +81,8 @@ describe("daily backup check stack", () => {
     expect(stacks.export.resource?.aws_cloudwatch_event_target && Object.values(stacks.export.resource.aws_cloudwatch_event_target)[0].arn).toBe(target.arn);
   });
 
-  it("declares the Supabase token's secret in the storage stack", () => {
-    const names = resources(stacks.storage, "aws_secretsmanager_secret").map((s) => s.name);
+  it("declares the Supabase token's secret in the secrets stack", () => {
+    const names = resources(stacks.secrets, "aws_secretsmanager_secret").map((s) => s.name);
     expect(names).toContain(config.assurance.supabaseTokenSecretName);
   });
 });

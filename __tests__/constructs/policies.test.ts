@@ -1,4 +1,6 @@
 /** Each policy rule in a pair: a stack that complies and a stack that breaks it. */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { App, S3Backend, TerraformStack, Testing } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
@@ -12,7 +14,12 @@ import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric
 import { WorkersScript } from "@cdktf/provider-cloudflare/lib/workers-script";
 import { CloudflareProvider } from "@cdktf/provider-cloudflare/lib/provider";
 import { loadConfig, parseContext, resolveDeployment } from "../../constructs/config";
-import { applyPolicies, evaluate, RULES, stackView, type Violation } from "../../constructs/policies";
+import { applyPolicies, evaluate, evaluateStack, formatSuppressed, RULES, stackView, suppressPolicy, type Violation } from "../../constructs/policies";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
+import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
+import { DataAwsSecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret-version";
 import { SecureBucket } from "../../constructs/secure-bucket";
 import { HealthAlarm, DETECTION_TAG } from "../../constructs/health-alarm";
 import { defineStacks } from "../../stacks";
@@ -32,16 +39,12 @@ function check(build: (stack: TerraformStack) => void, backendRegion = storage):
 const rulesOf = (v: Violation[]) => [...new Set(v.map((x) => x.rule))].sort();
 
 describe("policy rules", () => {
-  it("take their ids from their file names", () => {
-    expect(RULES.map((r) => r.id).sort()).toEqual([
-      "bucket-encryption",
-      "bucket-public-access-block",
-      "bucket-versioning",
-      "detection-window",
-      "lifecycle-filter",
-      "plaintext-secret",
-      "state-bucket-region",
-    ]);
+  it("are one per file, each registered, with its id taken from its file name", () => {
+    const files = readdirSync(join(__dirname, "..", "..", "constructs", "policies"))
+      .filter((f) => f.endsWith(".ts") && !["index.ts", "rule.ts", "suppressions.ts"].includes(f))
+      .map((f) => f.replace(/\.ts$/, ""));
+    expect(RULES.map((r) => r.id).sort()).toEqual(files.sort());
+    expect(files).toEqual(expect.arrayContaining(["sns-topic-key", "s3-metric-dimensions", "fargate-size", "generated-names", "secret-read-order"]));
   });
 
   it("accept a SecureBucket with lifecycle rules", () => {
@@ -138,6 +141,127 @@ describe("policy rules", () => {
   });
 });
 
+describe("apply-time rules the schema cannot see", () => {
+  const alarm = (s: TerraformStack, id: string, dimensions: Record<string, string>) =>
+    new CloudwatchMetricAlarm(s, id, { alarmName: id, comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 1, threshold: 0, namespace: "AWS/S3", metricName: "ReplicationLatency", dimensions });
+
+  it("sns-topic-key: accept a customer-managed key, flag the AWS-managed one", () => {
+    expect(check((s) => new SnsTopic(s, "ok", { name: "ok", kmsMasterKeyId: "${aws_kms_key.k.arn}" }))).toEqual([]);
+    const v = check((s) => new SnsTopic(s, "t", { name: "t", kmsMasterKeyId: "alias/aws/sns" }));
+    expect(v.map((x) => `${x.rule} ${x.path}`)).toEqual(["sns-topic-key policy-test/t"]);
+    expect(v[0].message).toMatch(/AWS-managed key alias\/aws\/sns, which CloudWatch alarms and EventBridge rules cannot use/);
+  });
+
+  it("s3-metric-dimensions: accept bucket names, flag an ARN", () => {
+    expect(check((s) => alarm(s, "ok", { SourceBucket: "src", DestinationBucket: "${aws_s3_bucket.dr.bucket}" }))).toEqual([]);
+    const v = check((s) => alarm(s, "arn", { SourceBucket: "src", DestinationBucket: "${aws_s3_bucket.dr.arn}", BucketName: "arn:aws:s3:::x" }));
+    expect(v).toEqual([
+      {
+        rule: "s3-metric-dimensions",
+        path: "policy-test/arn",
+        message: "dimension(s) BucketName, DestinationBucket hold a bucket ARN; S3 publishes its metrics by bucket name, so the alarm would never see data: use the name (aws_s3_bucket .bucket)",
+      },
+    ]);
+  });
+
+  it("fargate-size: accept 1 vCPU with 2 GB, flag 1 vCPU with 1 GB", () => {
+    const task = (s: TerraformStack, id: string, cpu: string, memory: string) =>
+      new EcsTaskDefinition(s, id, { family: id, requiresCompatibilities: ["FARGATE"], cpu, memory, containerDefinitions: "[]" });
+    expect(check((s) => task(s, "ok", "1024", "2048"))).toEqual([]);
+    expect(check((s) => task(s, "small", "1024", "1024"))).toEqual([
+      { rule: "fargate-size", path: "policy-test/small", message: "memory 1024 MiB is not valid with cpu 1024 on Fargate; with cpu 1024 use 2048-8192 MiB in steps of 1024; ECS would refuse to register it" },
+    ]);
+  });
+
+  it("generated-names: accept names within the limits, flag a long load balancer name and a Redis id ending in a hyphen", () => {
+    expect(check((s) => new Lb(s, "ok", { name: "livestreamsell-primary-alb" }))).toEqual([]);
+    const v = check((s) => {
+      new Lb(s, "long", { name: "a-thirty-one-character-project-secondary-alb" });
+      new ElasticacheReplicationGroup(s, "redis", { replicationGroupId: "queues-", description: "d" });
+    });
+    expect(v.map((x) => x.message)).toEqual([
+      'load balancer name "a-thirty-one-character-project-secondary-alb" is 44 characters, over AWS\'s limit of 32; shorten name (made from the configuration\'s project) by 12',
+      "ElastiCache replication group id \"queues-\" breaks AWS's naming rules (lowercase letters, digits and hyphens, starting with a letter, no two hyphens in a row, not ending with a hyphen); change replication_group_id (made from the configuration's project)",
+    ]);
+  });
+
+  describe("secret-read-order", () => {
+    /** Two stacks in declaration order: the first reads (or creates) the secret, the second creates (or reads) it. */
+    function twoStacks(readerFirst: boolean) {
+      const app = Testing.app();
+      const make = (id: string) => {
+        const st = new TerraformStack(app, id);
+        new AwsProvider(st, "aws", { region: storage });
+        return st;
+      };
+      const [first, second] = [make("first"), make("second")];
+      const [reader, creator] = readerFirst ? [first, second] : [second, first];
+      new DataAwsSecretsmanagerSecretVersion(reader, "url", { secretId: "pagerduty-url" });
+      new SecretsmanagerSecret(creator, "secret", { name: "pagerduty-url" });
+      return { app, reader };
+    }
+
+    it("accept a stack that reads a secret created by an earlier stack", () => {
+      const { reader } = twoStacks(false);
+      expect(evaluate(stackView(reader, deployment))).toEqual([]);
+    });
+
+    it("flag a stack that reads a secret a later stack creates (the first deployment cannot plan)", () => {
+      const { reader } = twoStacks(true);
+      expect(evaluate(stackView(reader, deployment))).toEqual([
+        {
+          rule: "secret-read-order",
+          path: "first",
+          message: 'first/url reads secret "pagerduty-url" at plan time, but stack second creates it and deploys later, so the first deployment cannot plan; create the secret in a stack declared before first',
+        },
+      ]);
+    });
+
+    it("flag the plan's old layout: monitoring reading the PagerDuty secret that storage, deployed after it, created", () => {
+      const app = Testing.app();
+      const monitoring = new TerraformStack(app, "monitoring");
+      new DataAwsSecretsmanagerSecretVersion(monitoring, "pagerduty-url", { secretId: deployment.config.detection.pagerdutySecretName });
+      const storageStack = new TerraformStack(app, "storage");
+      new SecretsmanagerSecret(storageStack, "pd", { name: deployment.config.detection.pagerdutySecretName });
+      storageStack.addDependency(monitoring);
+      expect(evaluate(stackView(monitoring, deployment)).map((v) => v.rule)).toEqual(["secret-read-order"]);
+    });
+  });
+});
+
+describe("suppressions", () => {
+  it("waive a rule for one construct with a recorded reason, reported instead of raised", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "waived");
+    new AwsProvider(stack, "aws", { region: storage });
+    const quiet = new SnsTopic(stack, "quiet", { name: "quiet", kmsMasterKeyId: "alias/aws/sns" });
+    new SnsTopic(stack, "loud", { name: "loud", kmsMasterKeyId: "alias/aws/sns" });
+    suppressPolicy(quiet, "sns-topic-key", "Only SQS subscribes to this topic; no alarm or rule publishes to it");
+    const { violations, suppressed } = evaluateStack(stack, deployment);
+    expect(violations.map((v) => `${v.rule} ${v.path}`)).toEqual(["sns-topic-key waived/loud"]);
+    expect(suppressed.map(formatSuppressed)).toEqual([
+      expect.stringMatching(/^\[waived\/quiet\] sns-topic-key waived: Only SQS subscribes to this topic; no alarm or rule publishes to it \(finding: topic is encrypted/),
+    ]);
+  });
+
+  it("need a reason", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "s");
+    expect(() => suppressPolicy(stack, "sns-topic-key", " ")).toThrow('s: suppressing policy rule "sns-topic-key" needs a reason of at least 10 characters saying why the rule does not apply here');
+  });
+
+  it("are reported at synth with their reason", () => {
+    const app = new App({ outdir: Testing.app().outdir, stackTraces: false });
+    const stack = new TerraformStack(app, "waived");
+    new AwsProvider(stack, "aws", { region: storage });
+    suppressPolicy(new SnsTopic(stack, "quiet", { name: "quiet", kmsMasterKeyId: "alias/aws/sns" }), "sns-topic-key", "Only SQS subscribes to this topic");
+    applyPolicies(stack, deployment);
+    app.synth();
+    const infos = stack.node.metadata.filter((m) => m.type === "@cdktf/info").map((m) => String(m.data));
+    expect(infos).toEqual([expect.stringContaining("[waived/quiet] sns-topic-key waived: Only SQS subscribes to this topic")]);
+  });
+});
+
 describe("policies at synth", () => {
   class Leaky extends TerraformStack {
     constructor(scope: Construct) {
@@ -156,12 +280,13 @@ describe("policies at synth", () => {
   });
 
   it("pass for every stack of the plan in every mode", () => {
-    for (const ctx of [{}, { region: "secondary" }, { maintenance: "on" }]) {
+    const everyOption = join(__dirname, "..", "fixtures", "configs", "every-option.json");
+    for (const [ctx, file] of [[{}], [{ region: "secondary" }], [{ maintenance: "on" }], [{}, everyOption]] as [Record<string, string>, string?][]) {
       const app = Testing.app();
-      const d = resolveDeployment(loadConfig(), parseContext(ctx));
+      const d = resolveDeployment(loadConfig(file), parseContext(ctx));
       for (const stack of defineStacks(app, d)) {
         stack.prepareStack();
-        expect({ stack: stack.node.id, violations: evaluate(stackView(stack, d)) }).toEqual({ stack: stack.node.id, violations: [] });
+        expect({ stack: stack.node.id, ...evaluateStack(stack, d) }).toEqual({ stack: stack.node.id, violations: [], suppressed: [] });
       }
     }
   });

@@ -2,6 +2,8 @@
 import { loadConfig } from "../../constructs/config";
 import { WORKER_BINDINGS } from "../../constructs/maintenance-page/bindings";
 import { bundleWorker } from "../../constructs/maintenance-page/bundle";
+import { fromTerraformLiteral } from "../../constructs/terraform-literal";
+import { fargateSizeProblem } from "../../constructs/fargate";
 import { only, resources, synthPlan, type Tf } from "./synth";
 
 const config = loadConfig();
@@ -67,9 +69,20 @@ describe("DR storage", () => {
     expect(alarms).toEqual(expect.arrayContaining(["ReplicationLatency", "OperationsFailedReplication"]));
   });
 
-  it("declares the plan's secrets without values and replicates the pull secret to both compute regions", () => {
-    expect(resources(s, "aws_secretsmanager_secret_version")).toHaveLength(0);
-    const pull = resources(s, "aws_secretsmanager_secret").find((x) => x.name === config.app.registrySecretName);
+  it("alarms on replication with the bucket names S3 publishes its metrics under, not ARNs", () => {
+    const alarms = resources(s, "aws_cloudwatch_metric_alarm").filter((a) => a.namespace === "AWS/S3");
+    expect(alarms).toHaveLength(2);
+    for (const a of alarms) {
+      expect(a.dimensions.SourceBucket).toBe(config.files.bucket);
+      expect(a.dimensions.DestinationBucket).toMatch(/^\$\{aws_s3_bucket\.dr-bucket_storage_bucket_\w+\.bucket\}$/);
+    }
+  });
+
+  it("declares the plan's secrets without values, in their own stack, and replicates the pull secret to both compute regions", () => {
+    const secrets = normal.secrets;
+    expect(resources(secrets, "aws_secretsmanager_secret_version")).toHaveLength(0);
+    expect(resources(s, "aws_secretsmanager_secret")).toHaveLength(0);
+    const pull = resources(secrets, "aws_secretsmanager_secret").find((x) => x.name === config.app.registrySecretName);
     expect(pull.region).toBe(storageRegion);
     expect(pull.replica.map((r: { region: string }) => r.region).sort()).toEqual([primary, secondary].sort());
   });
@@ -85,7 +98,21 @@ describe("Terraform state", () => {
 
   it("is one file per stack in that bucket, encrypted and locked", () => {
     for (const [name, tf] of Object.entries({ ...normal, ...failover }))
-      expect(tf.terraform?.backend?.s3).toEqual({ bucket: config.state.bucket, key: `livestreamsell/${name}.tfstate`, region: config.state.region, encrypt: true, use_lockfile: true });
+      expect(tf.terraform?.backend?.s3).toEqual({
+        bucket: config.state.bucket,
+        key: `livestreamsell/${name}.tfstate`,
+        region: config.state.region,
+        encrypt: true,
+        // Encrypted with the state bucket's own key, not SSE-S3.
+        kms_key_id: `alias/${config.state.bucket}`,
+        use_lockfile: true,
+      });
+    const alias = only(normal.state, "aws_kms_alias");
+    expect(alias.name).toBe(`alias/${config.state.bucket}`);
+  });
+
+  it("requires the Terraform version the lockfile needs (1.10) in every stack", () => {
+    for (const [name, tf] of Object.entries({ ...normal, ...failover })) expect({ name, v: (tf.terraform as { required_version?: string }).required_version }).toEqual({ name, v: ">= 1.10" });
   });
 });
 
@@ -138,6 +165,23 @@ describe("regional compute", () => {
     expect(albSg.ingress[0].cidr_blocks).toMatch(/data\.cloudflare_ip_ranges/);
   });
 
+  it("creates the ECS service only after the listener that forwards to its target group", () => {
+    const listener = Object.keys(active.resource!.aws_lb_listener)[0];
+    expect(only(active, "aws_ecs_service").depends_on).toContain(`aws_lb_listener.${listener}`);
+  });
+
+  it("validates each region's certificate with its own record, named without ACM's trailing dot", () => {
+    const names = [active, standby].map((tf) => {
+      const cert = only(tf, "aws_acm_certificate");
+      expect(cert.subject_alternative_names).toBeUndefined();
+      return cert.domain_name;
+    });
+    expect(names).toEqual([`origin-${primary}.livestreamsell.ai`, `origin-${secondary}.livestreamsell.ai`]);
+    const validation = Object.values(active.resource!.cloudflare_dns_record).find((r: any) => r.for_each);
+    expect(validation.name).toBe('${trimsuffix(each.value.resource_record_name, ".")}');
+    expect(validation.content).toBe('${trimsuffix(each.value.resource_record_value, ".")}');
+  });
+
   it("has Redis for the queues, encrypted, with a replica while serving", () => {
     expect(only(active, "aws_elasticache_replication_group")).toMatchObject({ num_cache_clusters: 2, automatic_failover_enabled: true, transit_encryption_enabled: true });
   });
@@ -172,6 +216,11 @@ describe("edge (Cloudflare)", () => {
     expect(routes.sort()).toEqual(["app.livestreamsell.ai/*", "maintenance.livestreamsell.ai/*"]);
   });
 
+  it("reaches each region's origin by the hostname its certificate names (Host and SNI), health checks included", () => {
+    for (const pool of pools(normal.edge).filter((p) => p.monitor)) expect(pool.origins[0].header.host).toEqual([pool.origins[0].address]);
+    expect(only(normal.edge, "cloudflare_load_balancer_monitor").header).toBeUndefined();
+  });
+
   it("monitors every regional pool over HTTPS no faster than the plan allows", () => {
     const monitor = only(normal.edge, "cloudflare_load_balancer_monitor");
     expect(monitor).toMatchObject({ type: "https", path: config.app.healthPath, expected_codes: "200" });
@@ -181,7 +230,9 @@ describe("edge (Cloudflare)", () => {
 
   it("deploys exactly the bundled maintenance Worker with the bindings the Worker reads", () => {
     const script = only(normal.edge, "cloudflare_workers_script");
-    expect(script.content).toBe(bundleWorker().code);
+    // Terraform reads the content as a template: escaped, it hands the provider exactly the bundle.
+    expect(fromTerraformLiteral(script.content)).toBe(bundleWorker().code);
+    expect(script.content).not.toMatch(/(^|[^$])\$\{|(^|[^%])%\{/);
     expect(script.bindings.map((b: { name: string; type: string }) => [b.name, b.type])).toEqual(Object.entries(WORKER_BINDINGS).map(([n, b]) => [n, b.type]));
     expect(script.bindings.find((b: { name: string }) => b.name === "BYPASS_TOKEN").text).toMatch(ref);
   });
@@ -205,6 +256,19 @@ describe("detection", () => {
   it("alerts only after more than 5 consecutive unhealthy minutes, in us-east-1", () => {
     expect(alarm).toMatchObject({ region: "us-east-1", period: 60, evaluation_periods: 6, datapoints_to_alarm: 6, threshold: 1, comparison_operator: "LessThanThreshold" });
     expect(alarm.period * alarm.datapoints_to_alarm).toBeGreaterThan(5 * 60);
+  });
+
+  it("encrypts every alert topic with its region's customer-managed key, usable by CloudWatch and EventBridge", () => {
+    const topics = resources(m, "aws_sns_topic");
+    expect(topics).toHaveLength(3);
+    const keys = m.resource!.aws_kms_key;
+    for (const topic of topics) {
+      const id = /^\$\{aws_kms_key\.([\w-]+)\.arn\}$/.exec(topic.kms_master_key_id)![1];
+      expect(keys[id].region).toBe(topic.region);
+      const publish = policyOf(keys[id].policy).Statement.find((st) => st.Sid === "AlarmsAndEventsPublish");
+      expect(publish.Principal.Service.sort()).toEqual(["cloudwatch.amazonaws.com", "events.amazonaws.com"]);
+      expect(publish.Action).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
+    }
   });
 
   it("notifies PagerDuty and Slack, and resolves on OK", () => {
@@ -247,9 +311,16 @@ describe("scheduled export", () => {
     });
   });
 
-  it("alarms when the job fails or cannot start", () => {
+  it("alarms when the job fails, stops without ever starting, or cannot be started", () => {
     expect(only(e, "aws_cloudwatch_metric_alarm").metric_name).toBe("ApproximateNumberOfMessagesVisible");
-    expect(JSON.parse(only(e, "aws_cloudwatch_event_rule").event_pattern).detail.containers.exitCode).toEqual([{ "anything-but": 0 }]);
+    const detail = JSON.parse(only(e, "aws_cloudwatch_event_rule").event_pattern).detail;
+    expect(detail.lastStatus).toEqual(["STOPPED"]);
+    expect(detail.$or).toEqual([{ containers: { name: ["export"], exitCode: [{ "anything-but": 0 }] } }, { stopCode: ["TaskFailedToStart"] }]);
+  });
+
+  it("sizes the task as Fargate allows (1 vCPU needs 2-8 GB)", () => {
+    const task = only(e, "aws_ecs_task_definition");
+    expect(fargateSizeProblem(Number(task.cpu), Number(task.memory))).toBeUndefined();
   });
 });
 

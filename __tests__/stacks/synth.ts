@@ -1,7 +1,8 @@
 /** Synthesizes the plan's stacks in memory for a given context, as the tests read them. */
-import { Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { loadConfig, parseContext, resolveDeployment, type DrpConfig } from "../../constructs/config";
 import { bundleWorker } from "../../constructs/maintenance-page/bundle";
+import { terraformLiteral } from "../../constructs/terraform-literal";
 import { defineStacks } from "../../stacks";
 import type { DrpStack } from "../../stacks/drp-stack";
 
@@ -19,7 +20,9 @@ export interface Synthesized {
 
 export function synthPlan(context: Record<string, string> = {}, config: DrpConfig = loadConfig()): Synthesized {
   const app = Testing.app();
-  const stacks = defineStacks(app, resolveDeployment(config, parseContext(context)));
+  defineStacks(app, resolveDeployment(config, parseContext(context)));
+  // Every stack the app declares, wherever it was added, not only those defineStacks returns.
+  const stacks = app.node.findAll().filter((c): c is DrpStack => TerraformStack.isStack(c));
   stacks.forEach((s) => s.prepareStack());
   const out: Record<string, Tf> = {};
   for (const s of stacks) out[s.node.id] = JSON.parse(Testing.synth(s));
@@ -41,6 +44,6 @@ export function only(tf: Tf, type: string): any {
 export function forSnapshot(tf: Tf): Tf {
   const copy = JSON.parse(JSON.stringify(tf)) as Tf;
   for (const script of resources(copy, "cloudflare_workers_script"))
-    if (script.content === bundleWorker().code) script.content = `<maintenance Worker bundle sha256:${bundleWorker().sha256}>`;
+    if (script.content === terraformLiteral(bundleWorker().code)) script.content = `<maintenance Worker bundle sha256:${bundleWorker().sha256}>`;
   return copy;
 }

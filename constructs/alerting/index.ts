@@ -3,15 +3,24 @@
  * topic in its own region), each subscribed to PagerDuty's CloudWatch integration (which opens and
  * resolves incidents from ALARM/OK), and one Slack channel (AWS Chatbot) subscribed to all of them.
  * The PagerDuty integration URL is read from Secrets Manager at deploy time: it is a credential and never
- * appears in the synthesized configuration.
+ * appears in the synthesized configuration. Each topic is encrypted with a customer-managed key of its
+ * region whose policy lets CloudWatch and EventBridge use it: with the AWS-managed key (alias/aws/sns),
+ * whose policy cannot be extended, every alarm action and rule target would fail silently.
  */
 import { Construct } from "constructs";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { DataAwsSecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret-version";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { ChatbotSlackChannelConfiguration } from "@cdktf/provider-aws/lib/chatbot-slack-channel-configuration";
 import { serviceRole } from "../iam";
+import { validName } from "../names";
+
+/** Services that publish alerts to the topics, and so must be able to use their key. */
+export const ALERT_PUBLISHERS = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] as const;
 
 /** Where an alarm pages: the same topic on ALARM and on OK, so PagerDuty opens and resolves the incident. */
 export function alertActions(topicArn: string): { alarmActions: string[]; okActions: string[] } {
@@ -40,8 +49,30 @@ export class Alerting extends Construct {
       region: props.secretRegion,
       secretId: props.pagerdutySecretName,
     });
+    const account = new DataAwsCallerIdentity(this, "account", {});
+    const field = "name (the configuration's project)";
     for (const region of regions) {
-      const topic = new SnsTopic(this, `topic-${region}`, { region, name: `${props.name}-alerts`, kmsMasterKeyId: "alias/aws/sns" });
+      const key = new KmsKey(this, `topic-${region}-key`, {
+        region,
+        description: `Encrypts the ${props.name} alert topic; CloudWatch alarms and EventBridge rules may use it`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            { Sid: "AccountAdministers", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account.accountId}:root` }, Action: "kms:*", Resource: "*" },
+            {
+              Sid: "AlarmsAndEventsPublish",
+              Effect: "Allow",
+              Principal: { Service: [...ALERT_PUBLISHERS] },
+              Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+              Resource: "*",
+            },
+          ],
+        }),
+      });
+      new KmsAlias(this, `topic-${region}-key-alias`, { region, name: validName(this, "kmsAlias", `alias/${props.name}-alerts`, field), targetKeyId: key.keyId });
+      const topic = new SnsTopic(this, `topic-${region}`, { region, name: validName(this, "snsTopic", `${props.name}-alerts`, field), kmsMasterKeyId: key.arn });
       new SnsTopicPolicy(this, `topic-${region}-policy`, {
         region,
         arn: topic.arn,
@@ -51,7 +82,7 @@ export class Alerting extends Construct {
             {
               Sid: "AlarmsAndEventsPublish",
               Effect: "Allow",
-              Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com"] },
+              Principal: { Service: [...ALERT_PUBLISHERS] },
               Action: "sns:Publish",
               Resource: topic.arn,
             },

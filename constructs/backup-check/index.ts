@@ -2,8 +2,8 @@
  * BackupCheck: the daily backup assurance. EventBridge Scheduler runs `drp backups check --json` (the
  * export job's image) as a Fargate task whose role can only read: the DR bucket's exports and code
  * bundles, the files bucket's replication rule and object heads. A broken promise makes the task exit 1,
- * which pages like every other alarm; a schedule that cannot start the task pages through its
- * dead-letter queue. The check reads the whole plan configuration from DRP_CONFIG_JSON (thresholds,
+ * which pages like every other alarm, as does a task that stops without running its container; a
+ * schedule that cannot start the task pages through its dead-letter queue. The check reads the whole plan configuration from DRP_CONFIG_JSON (thresholds,
  * Supabase project) and its Supabase token from Secrets Manager.
  */
 import { Construct } from "constructs";
@@ -19,8 +19,12 @@ import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-ru
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { alertActions } from "../alerting";
 import { CONFIG_JSON_ENV } from "../config";
+import { fargateSizeProblem } from "../fargate";
 import { serviceRole } from "../iam";
+import { validName } from "../names";
 import { Network } from "../network";
+import { NEVER_STARTED_STOP_CODES } from "../scheduled-export";
+import { terraformLiteral } from "../terraform-literal";
 
 /** The task's container name: the failure rule matches it. */
 export const BACKUP_CHECK_CONTAINER = "backup-check";
@@ -51,6 +55,10 @@ export interface BackupCheckProps {
   readonly vpcCidr?: string;
   /** Scheduler retries after a failed start. @default 3 */
   readonly retryAttempts?: number;
+  /** Fargate CPU units of the task. @default 256 (a few hundred API calls) */
+  readonly cpu?: number;
+  /** Fargate memory (MiB); must be valid for `cpu`. @default 512, the least Fargate allows with 0.25 vCPU */
+  readonly memoryMiB?: number;
 }
 
 export class BackupCheck extends Construct {
@@ -63,6 +71,11 @@ export class BackupCheck extends Construct {
     const { region, name } = props;
     const bad = props.readPrefixes.filter((p) => !p.endsWith("/"));
     if (bad.length) throw new Error(`${this.node.path}: readPrefixes ${bad.map((p) => `"${p}"`).join(", ")} must end with "/"`);
+    const cpu = props.cpu ?? 256;
+    const memoryMiB = props.memoryMiB ?? 512;
+    const size = fargateSizeProblem(cpu, memoryMiB);
+    if (size) throw new Error(`${this.node.path}: ${size} (props cpu and memoryMiB)`);
+    const field = "name (the configuration's project)";
 
     const network = new Network(this, "network", { name: `${name}-backup-check`, region, cidr: props.vpcCidr ?? "10.31.0.0/24" });
     const egressOnly = new SecurityGroup(this, "task-sg", {
@@ -73,7 +86,7 @@ export class BackupCheck extends Construct {
       egress: [{ fromPort: 0, toPort: 0, protocol: "-1", cidrBlocks: ["0.0.0.0/0"] }],
     });
     const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}-backup-check`, retentionInDays: props.logRetentionDays ?? 30 });
-    const cluster = new EcsCluster(this, "cluster", { region, name: `${name}-backup-check` });
+    const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", `${name}-backup-check`, field) });
     const token = new DataAwsSecretsmanagerSecret(this, "supabase-token", { region, name: props.supabaseTokenSecretName });
 
     const executionRole = serviceRole(this, "execution-role", {
@@ -106,9 +119,8 @@ export class BackupCheck extends Construct {
       family: `${name}-backup-check`,
       requiresCompatibilities: ["FARGATE"],
       networkMode: "awsvpc",
-      // A few hundred API calls: the smallest Fargate size.
-      cpu: "256",
-      memory: "512",
+      cpu: String(cpu),
+      memory: String(memoryMiB),
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
@@ -120,7 +132,7 @@ export class BackupCheck extends Construct {
             command: ["backups", "check", "--json"],
             environment: [
               // Terraform reads every string as a template: a literal ${ or %{ in the config must stay literal.
-              { name: CONFIG_JSON_ENV, value: props.configJson.replace(/([$%])\{/g, (_, c: string) => `${c}${c}{`) },
+              { name: CONFIG_JSON_ENV, value: terraformLiteral(props.configJson) },
               { name: "DRP_EXPORT_BUCKET", value: props.bucketName },
               { name: "AWS_REGION", value: region },
             ],
@@ -132,7 +144,7 @@ export class BackupCheck extends Construct {
 
     this.deadLetterQueue = new SqsQueue(this, "dead-letters", {
       region,
-      name: `${name}-backup-check-dead-letters`,
+      name: validName(this, "sqsQueue", `${name}-backup-check-dead-letters`, field),
       messageRetentionSeconds: 14 * 24 * 3600,
       sqsManagedSseEnabled: true,
     });
@@ -147,7 +159,7 @@ export class BackupCheck extends Construct {
     });
     this.schedule = new SchedulerSchedule(this, "schedule", {
       region,
-      name: `${name}-daily-backup-check`,
+      name: validName(this, "schedule", `${name}-daily-backup-check`, field),
       description: "Daily check that every backup promise of the plan holds",
       scheduleExpression: props.schedule,
       scheduleExpressionTimezone: "UTC",
@@ -183,7 +195,7 @@ export class BackupCheck extends Construct {
     });
     const failed = new CloudwatchEventRule(this, "failed-rule", {
       region,
-      name: `${name}-backup-check-failed`,
+      name: validName(this, "eventRule", `${name}-backup-check-failed`, field),
       description: "A backup promise is broken: the daily check exited non-zero (its log names each one and the fix)",
       eventPattern: JSON.stringify({
         source: ["aws.ecs"],
@@ -191,7 +203,7 @@ export class BackupCheck extends Construct {
         detail: {
           clusterArn: [cluster.arn],
           lastStatus: ["STOPPED"],
-          containers: { name: [BACKUP_CHECK_CONTAINER], exitCode: [{ "anything-but": 0 }] },
+          $or: [{ containers: { name: [BACKUP_CHECK_CONTAINER], exitCode: [{ "anything-but": 0 }] } }, { stopCode: [...NEVER_STARTED_STOP_CODES] }],
         },
       }),
     });

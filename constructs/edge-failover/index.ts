@@ -52,7 +52,6 @@ export class EdgeFailover extends Construct {
       retries: 2,
       consecutiveDown: 2,
       consecutiveUp: 2,
-      header: { Host: [props.appHostname] },
     });
     this.pools = props.pools.map(
       (p) =>
@@ -62,7 +61,9 @@ export class EdgeFailover extends Construct {
           description: `App origin ${p.originHostname}`,
           monitor: monitor.id,
           minimumOrigins: 1,
-          origins: [{ name: p.name, address: p.originHostname, enabled: true, weight: 1, header: { host: [props.appHostname] } }],
+          // Host (and so SNI) is the region's own origin hostname, the one name its certificate carries;
+          // health checks use the origin's Host too, so the shared monitor sets none.
+          origins: [{ name: p.name, address: p.originHostname, enabled: true, weight: 1, header: { host: [p.originHostname] } }],
         }),
     );
     this.fallbackPool = new LoadBalancerPool(this, "pool-maintenance", {

@@ -17,6 +17,8 @@ export interface FileReplicationProps {
   /** Only keys under this prefix are replicated; "" for all. */
   readonly prefix: string;
   readonly destinationBucketArn: string;
+  /** Name of the DR bucket: S3 publishes replication metrics with bucket names, not ARNs. */
+  readonly destinationBucketName: string;
   readonly destinationKeyArn: string;
   /** Alarm when replication latency exceeds this many seconds. */
   readonly maxLagSeconds: number;
@@ -77,7 +79,9 @@ export class FileReplication extends Construct {
       ],
     });
 
-    const dimensions = { SourceBucket: props.sourceBucket, DestinationBucket: props.destinationBucketArn.replace(/^arn:aws:s3:::/, ""), RuleId: RULE_ID };
+    // The dimensions S3 publishes: bucket names (an ARN here matches no metric, and with missing data
+    // treated as not breaching the alarm would stay OK forever).
+    const dimensions = { SourceBucket: props.sourceBucket, DestinationBucket: props.destinationBucketName, RuleId: RULE_ID };
     new CloudwatchMetricAlarm(this, "lag-alarm", {
       region,
       alarmName: `${props.name}-files-replication-lag`,

@@ -12,6 +12,7 @@ import { WorkersRoute } from "@cdktf/provider-cloudflare/lib/workers-route";
 import { DnsRecord } from "@cdktf/provider-cloudflare/lib/dns-record";
 import { BindingName, plainTextBindings, WORKER_BINDINGS, WORKER_COMPATIBILITY_DATE } from "./bindings";
 import { bundleWorker } from "./bundle";
+import { terraformLiteral } from "../terraform-literal";
 
 export interface MaintenancePageProps {
   readonly accountId: string;
@@ -51,7 +52,8 @@ export class MaintenancePage extends Construct {
       accountId: props.accountId,
       scriptName: props.scriptName,
       mainModule: "worker.js",
-      content: bundle.code,
+      // Escaped so Terraform passes the bundle through verbatim instead of reading its `${` as references.
+      content: terraformLiteral(bundle.code),
       compatibilityDate: WORKER_COMPATIBILITY_DATE,
       bindings: (Object.keys(WORKER_BINDINGS) as BindingName[]).map((name) => ({
         name,

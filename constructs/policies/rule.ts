@@ -16,12 +16,30 @@ export interface ResourceView {
   readonly config: Record<string, unknown>;
 }
 
+/** What one stack of the app creates and reads, for rules that look across stacks. */
+export interface AppStackView {
+  readonly name: string;
+  /** Stacks it depends on (cdktf dependencies, cross-stack references included). */
+  readonly dependsOn: readonly string[];
+  /** Names of the Secrets Manager secrets it creates. */
+  readonly createdSecrets: readonly string[];
+  /** Secrets it reads at plan time (data sources), by literal name, with the reader's construct path. */
+  readonly secretReads: readonly { secret: string; path: string }[];
+}
+
+/** Every stack of the app, in declaration order (the order of a first deployment). */
+export interface AppView {
+  readonly stacks: readonly AppStackView[];
+}
+
 export interface StackView {
   readonly stackName: string;
   readonly resources: readonly ResourceView[];
   /** The stack's S3 backend block, if any. */
   readonly backend?: Record<string, unknown>;
   readonly deployment: Deployment;
+  /** The other stacks of the app, when the stack belongs to one. */
+  readonly app?: AppView;
 }
 
 export interface PolicyRule {

@@ -5,7 +5,7 @@
  * it reads nothing from any other region, so the secondary can be deployed while the primary is down.
  */
 import { Construct } from "constructs";
-import { TerraformIterator, Token } from "cdktf";
+import { Fn, TerraformIterator, Token } from "cdktf";
 import { DataAwsSecretsmanagerSecret } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { AcmCertificate } from "@cdktf/provider-aws/lib/acm-certificate";
@@ -23,7 +23,9 @@ import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subn
 import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
 import { DataCloudflareIpRanges } from "@cdktf/provider-cloudflare/lib/data-cloudflare-ip-ranges";
 import { DnsRecord } from "@cdktf/provider-cloudflare/lib/dns-record";
+import { fargateSizeProblem } from "../fargate";
 import { serviceRole } from "../iam";
+import { validName } from "../names";
 import { Network } from "../network";
 
 export interface RegionalServiceProps {
@@ -55,7 +57,7 @@ export interface RegionalServiceProps {
   readonly logRetentionDays?: number;
   /** Hostname of this region's origin (DNS-only record to the ALB). */
   readonly originHostname: string;
-  /** Public hostname, also on the certificate so the edge can send its Host header. */
+  /** Public hostname this origin serves (the edge reaches the origin by originHostname, which the certificate names). */
   readonly appHostname: string;
   readonly cloudflareZoneId: string;
 }
@@ -75,9 +77,12 @@ export class RegionalService extends Construct {
     const errors: string[] = [];
     if (props.maxTasks < 5 * props.nominalTasks) errors.push(`maxTasks (${props.maxTasks}) must be at least 5 x nominalTasks (${props.nominalTasks}) for the 5,000 comments/minute spike`);
     if (!/@sha256:[a-f0-9]{64}$/.test(props.image)) errors.push(`image "${props.image}" must be pinned by digest (...@sha256:<64 hex>)`);
+    const size = fargateSizeProblem(props.cpu ?? 512, props.memoryMiB ?? 1024);
+    if (size) errors.push(`${size} (props cpu and memoryMiB; config app.cpu and app.memoryMiB)`);
     if (errors.length) throw new Error(`${this.node.path}: ${errors.join("; ")}`);
 
     const { region, name } = props;
+    const field = "name (made from the configuration's project)";
     const port = props.port ?? 8080;
     const healthPath = props.healthPath ?? "/healthz";
 
@@ -110,21 +115,24 @@ export class RegionalService extends Construct {
       ingress: [{ fromPort: 6379, toPort: 6379, protocol: "tcp", securityGroups: [taskSg.id] }],
     });
 
-    // ---- TLS origin: certificate validated through Cloudflare DNS
+    // ---- TLS origin: certificate validated through Cloudflare DNS. It names only this region's origin
+    // hostname, so each region validates its own record (the edge sends that hostname as Host and SNI):
+    // a shared name would make both regions create, and either one delete, the same validation record.
     const cert = new AcmCertificate(this, "cert", {
       region,
       domainName: props.originHostname,
-      subjectAlternativeNames: [props.appHostname],
       validationMethod: "DNS",
       lifecycle: { createBeforeDestroy: true },
     });
     const validations = TerraformIterator.fromComplexList(cert.domainValidationOptions, "domain_name");
+    // ACM writes names and values as absolute names ("...example.com."); Cloudflare stores them without
+    // the dot, so the record would differ from its configuration on every plan.
     const validationRecords = new DnsRecord(this, "cert-validation", {
       forEach: validations,
       zoneId: props.cloudflareZoneId,
-      name: validations.getString("resource_record_name"),
+      name: Fn.trimsuffix(validations.getString("resource_record_name"), "."),
       type: validations.getString("resource_record_type"),
-      content: validations.getString("resource_record_value"),
+      content: Fn.trimsuffix(validations.getString("resource_record_value"), "."),
       ttl: 60,
       proxied: false,
     });
@@ -137,7 +145,7 @@ export class RegionalService extends Construct {
     // ---- load balancer
     this.loadBalancer = new Lb(this, "alb", {
       region,
-      name: `${name}-alb`.slice(0, 32),
+      name: validName(this, "loadBalancer", `${name}-alb`, field),
       loadBalancerType: "application",
       internal: false,
       securityGroups: [albSg.id],
@@ -147,7 +155,7 @@ export class RegionalService extends Construct {
     });
     const targets = new LbTargetGroup(this, "targets", {
       region,
-      name: `${name}-app`.slice(0, 32),
+      name: validName(this, "targetGroup", `${name}-app`, field),
       port,
       protocol: "HTTP",
       targetType: "ip",
@@ -155,7 +163,7 @@ export class RegionalService extends Construct {
       deregistrationDelay: "30",
       healthCheck: { path: healthPath, matcher: "200-299", interval: 15, healthyThreshold: 2, unhealthyThreshold: 3, timeout: 5 },
     });
-    new LbListener(this, "https", {
+    const listener = new LbListener(this, "https", {
       region,
       loadBalancerArn: this.loadBalancer.arn,
       port: 443,
@@ -175,10 +183,14 @@ export class RegionalService extends Construct {
     });
 
     // ---- Redis (queues). Pilot light keeps one node; the active region runs a replica with failover.
-    const redisSubnets = new ElasticacheSubnetGroup(this, "redis-subnets", { region, name: `${name}-redis`, subnetIds: network.privateSubnetIds });
+    const redisSubnets = new ElasticacheSubnetGroup(this, "redis-subnets", {
+      region,
+      name: validName(this, "cacheSubnetGroup", `${name}-redis`, field),
+      subnetIds: network.privateSubnetIds,
+    });
     this.redis = new ElasticacheReplicationGroup(this, "redis", {
       region,
-      replicationGroupId: `${name}-queues`.slice(0, 40),
+      replicationGroupId: validName(this, "redisReplicationGroup", `${name}-queues`, field),
       description: `Queues of ${name}`,
       engine: "redis",
       nodeType: props.redisNodeType ?? "cache.t4g.small",
@@ -194,7 +206,7 @@ export class RegionalService extends Construct {
 
     // ---- ECS service
     const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}`, retentionInDays: props.logRetentionDays ?? 30 });
-    const cluster = new EcsCluster(this, "cluster", { region, name, setting: [{ name: "containerInsights", value: "enabled" }] });
+    const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", name, field), setting: [{ name: "containerInsights", value: "enabled" }] });
     const pullSecret = new DataAwsSecretsmanagerSecret(this, "registry-secret", { region, name: props.registrySecretName });
     const executionRole = serviceRole(this, "execution-role", {
       name: `${name}-execution`,
@@ -245,6 +257,8 @@ export class RegionalService extends Construct {
       loadBalancer: [{ targetGroupArn: targets.arn, containerName: "app", containerPort: port }],
       // Autoscaling owns the running count between deploys; min_capacity below moves it on failover.
       lifecycle: { ignoreChanges: ["desired_count"] },
+      // ECS refuses a target group that no listener forwards to yet: create the listener first.
+      dependsOn: [listener],
     });
 
     this.scaling = new AppautoscalingTarget(this, "scaling", {

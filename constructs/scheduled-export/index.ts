@@ -2,8 +2,9 @@
  * ScheduledExport: the weekly logical export of the database into the DR bucket. EventBridge Scheduler
  * runs `drp export` as a Fargate task (retries, then a dead-letter queue), with a task role that may only
  * write new objects under the exports prefix (no delete, no overwrite of other keys). Failure pages the
- * on-call twice over: a task that stops with a non-zero exit code, and a schedule that could not even
- * start the task (dead-letter queue not empty).
+ * on-call three ways: a task that stops with a non-zero exit code, a task that stops without ever running
+ * its container (image pull, secret: `stopCode` TaskFailedToStart, no exit code), and a schedule that could
+ * not even start the task (dead-letter queue not empty).
  */
 import { Construct } from "constructs";
 import { DataAwsSecretsmanagerSecret } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret";
@@ -17,7 +18,9 @@ import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { alertActions } from "../alerting";
+import { fargateSizeProblem } from "../fargate";
 import { serviceRole } from "../iam";
+import { validName } from "../names";
 import { Network } from "../network";
 
 export interface ScheduledExportProps {
@@ -44,7 +47,14 @@ export interface ScheduledExportProps {
   readonly vpcCidr?: string;
   /** Scheduler retries after a failed start. @default 3 */
   readonly retryAttempts?: number;
+  /** Fargate CPU units of the task. @default 1024 (pg_dump compresses on one core) */
+  readonly cpu?: number;
+  /** Fargate memory (MiB); must be valid for `cpu`. @default 2048, the least Fargate allows with 1 vCPU */
+  readonly memoryMiB?: number;
 }
+
+/** Why an export task stopped without running its container: ECS reports no exit code for these. */
+export const NEVER_STARTED_STOP_CODES = ["TaskFailedToStart"] as const;
 
 export class ScheduledExport extends Construct {
   readonly schedule: SchedulerSchedule;
@@ -55,6 +65,11 @@ export class ScheduledExport extends Construct {
     super(scope, id);
     const { region, name } = props;
     if (!props.prefix.endsWith("/")) throw new Error(`${this.node.path}: prefix "${props.prefix}" must end with "/"`);
+    const cpu = props.cpu ?? 1024;
+    const memoryMiB = props.memoryMiB ?? 2048;
+    const size = fargateSizeProblem(cpu, memoryMiB);
+    if (size) throw new Error(`${this.node.path}: ${size} (props cpu and memoryMiB)`);
+    const field = "name (the configuration's project)";
 
     const network = new Network(this, "network", { name: `${name}-export`, region, cidr: props.vpcCidr ?? "10.30.0.0/24" });
     const egressOnly = new SecurityGroup(this, "task-sg", {
@@ -65,7 +80,7 @@ export class ScheduledExport extends Construct {
       egress: [{ fromPort: 0, toPort: 0, protocol: "-1", cidrBlocks: ["0.0.0.0/0"] }],
     });
     const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}-export`, retentionInDays: props.logRetentionDays ?? 30 });
-    const cluster = new EcsCluster(this, "cluster", { region, name: `${name}-export` });
+    const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", `${name}-export`, field) });
     const dbSecret = new DataAwsSecretsmanagerSecret(this, "database-url", { region, name: props.databaseUrlSecretName });
 
     const executionRole = serviceRole(this, "execution-role", {
@@ -95,8 +110,8 @@ export class ScheduledExport extends Construct {
       requiresCompatibilities: ["FARGATE"],
       networkMode: "awsvpc",
       // pg_dump compresses on one core and the upload streams in 8 MiB parts: no disk, modest memory.
-      cpu: "1024",
-      memory: "1024",
+      cpu: String(cpu),
+      memory: String(memoryMiB),
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
@@ -120,7 +135,7 @@ export class ScheduledExport extends Construct {
 
     this.deadLetterQueue = new SqsQueue(this, "dead-letters", {
       region,
-      name: `${name}-export-dead-letters`,
+      name: validName(this, "sqsQueue", `${name}-export-dead-letters`, field),
       messageRetentionSeconds: 14 * 24 * 3600,
       sqsManagedSseEnabled: true,
     });
@@ -135,7 +150,7 @@ export class ScheduledExport extends Construct {
     });
     this.schedule = new SchedulerSchedule(this, "schedule", {
       region,
-      name: `${name}-weekly-export`,
+      name: validName(this, "schedule", `${name}-weekly-export`, field),
       description: "Weekly export of the database to the independent DR bucket",
       scheduleExpression: props.schedule,
       scheduleExpressionTimezone: "UTC",
@@ -171,15 +186,15 @@ export class ScheduledExport extends Construct {
     });
     const failed = new CloudwatchEventRule(this, "failed-rule", {
       region,
-      name: `${name}-export-failed`,
-      description: "The export task stopped with a non-zero exit code",
+      name: validName(this, "eventRule", `${name}-export-failed`, field),
+      description: "The export task stopped with a non-zero exit code, or stopped without ever starting",
       eventPattern: JSON.stringify({
         source: ["aws.ecs"],
         "detail-type": ["ECS Task State Change"],
         detail: {
           clusterArn: [cluster.arn],
           lastStatus: ["STOPPED"],
-          containers: { name: ["export"], exitCode: [{ "anything-but": 0 }] },
+          $or: [{ containers: { name: ["export"], exitCode: [{ "anything-but": 0 }] } }, { stopCode: [...NEVER_STARTED_STOP_CODES] }],
         },
       }),
     });

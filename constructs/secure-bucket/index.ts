@@ -34,6 +34,11 @@ export interface LifecycleRule {
   readonly abortMultipartAfterDays?: number;
 }
 
+/** Alias of a SecureBucket's key: known before the key exists, so a backend configuration can name it. */
+export function bucketKeyAlias(bucketName: string): string {
+  return `alias/${bucketName}`;
+}
+
 export interface SecureBucketProps {
   /** Globally unique bucket name. */
   readonly bucketName: string;
@@ -68,7 +73,7 @@ export class SecureBucket extends Construct {
       enableKeyRotation: true,
       deletionWindowInDays: 30,
     });
-    new KmsAlias(this, "key-alias", { region, name: `alias/${props.bucketName}`, targetKeyId: this.key.keyId });
+    new KmsAlias(this, "key-alias", { region, name: bucketKeyAlias(props.bucketName), targetKeyId: this.key.keyId });
 
     this.bucket = new S3Bucket(this, "bucket", {
       region,
