@@ -161,3 +161,28 @@ describe("drp render (CLI)", () => {
     expect(render.requests).toEqual([]);
   });
 });
+
+describe("Render compute adapter (restore-service step)", () => {
+  const withRender = () => {
+    const base = loadConfig();
+    return { ...base, render: { services: [WEB, WORKER], apiUrl: render.url, deployTimeoutMinutes: 1, pollSeconds: 0.02 } };
+  };
+
+  it("describes its requests, restores every service and returns each outcome", async () => {
+    const { renderCompute } = await import("../../scripts/render/adapter");
+    const adapter = renderCompute(withRender(), { env: { RENDER_API_KEY: render.key } });
+    expect(adapter.describe()).toEqual([
+      `web: POST ${render.url}/v1/services/${WEB.id}/deploys {"imageUrl":"${loadConfig().app.image}@${loadConfig().app.digest}"}`,
+      `worker: POST ${render.url}/v1/services/${WORKER.id}/deploys {"imageUrl":"${loadConfig().app.image}@${loadConfig().app.digest}"}`,
+    ]);
+    const out = await adapter.restoreService();
+    expect(out.services.map((s) => s.status)).toEqual(["live", "live"]);
+  });
+
+  it("fails the step naming the service that did not go live and why", async () => {
+    const { renderCompute } = await import("../../scripts/render/adapter");
+    render.state.services[WORKER.id].statuses = ["created", "build_failed"];
+    const adapter = renderCompute(withRender(), { env: { RENDER_API_KEY: render.key } });
+    await expect(adapter.restoreService()).rejects.toThrow(/^Render deploy failed for worker \(deploy dep-\d+ of worker \(srv-wrk0123456789abcdef\) ended build_failed; /);
+  });
+});

@@ -46,36 +46,37 @@ Example:
 }
 
 async function runRenderCommand(mode: RenderMode, flags: RenderFlags): Promise<void> {
-  const { IMAGE_DIGEST } = require("../../constructs/config") as typeof import("../../constructs/config");
-  const { renderApi, renderApiKeyFromEnv, RENDER_API_KEY_ENV } = require("../render/api") as typeof import("../render/api");
-  const { planRender, runRender } = require("../render/restore") as typeof import("../render/restore");
+  const { RENDER_API_KEY_ENV } = require("../render/api") as typeof import("../render/api");
+  const { renderTarget } = require("../render/target") as typeof import("../render/target");
   const { statusLine } = require("../lib/progress") as typeof import("../lib/progress");
   const config = configFor("cannot restore on Render");
-  const r = config.render;
-  if (!r) throw new DrpError("render is not configured: add a render section with services [{ id: srv-..., name }] to the config", 2);
-  if (flags.digest !== undefined && !IMAGE_DIGEST.test(flags.digest)) throw new DrpError(`--digest "${flags.digest}" is not an image digest; use sha256:<64 hex digits>`, 2);
-  const unknown = (flags.service ?? []).filter((id) => !r.services.some((s) => s.id === id));
-  if (unknown.length) throw new DrpError(`--service ${unknown.join(", ")} is not in render.services (${r.services.map((s) => s.id).join(", ")})`, 2);
-  const services = flags.service ? r.services.filter((s) => flags.service!.includes(s.id)) : r.services;
-  const timeoutMs = (numberOption(flags.timeout, "--timeout", "minutes", 0.01, 120) ?? r.deployTimeoutMinutes) * 60_000;
-  const pollMs = (numberOption(flags.pollInterval, "--poll-interval", "seconds", 0.05, 300) ?? r.pollSeconds) * 1000;
-  const plan = planRender(mode, services, `${config.app.image}@${flags.digest ?? config.app.digest}`);
+  const timeout = numberOption(flags.timeout, "--timeout", "minutes", 0.01, 120);
+  const poll = numberOption(flags.pollInterval, "--poll-interval", "seconds", 0.05, 300);
+  const status = statusLine();
+  const target = renderTarget(config, {
+    mode,
+    digest: flags.digest,
+    serviceIds: flags.service,
+    timeoutMs: timeout === undefined ? undefined : timeout * 60_000,
+    pollMs: poll === undefined ? undefined : poll * 1000,
+    onStatus: (s, st, t) => status(`  ${String(t).padStart(6)} s  ${s.name}: ${st}`),
+    onRateLimit: (ms, what) => status(`  rate limited on ${what}; waiting ${Math.ceil(ms / 1000)} s`),
+  });
+  const { plan } = target;
 
   if (!flags.confirm) {
     if (!process.env[RENDER_API_KEY_ENV]) warn(`${RENDER_API_KEY_ENV} is not set; --confirm will need it`);
     emit(Boolean(flags.json), { dryRun: true, ...plan }, () =>
       [
-        `dry run: would ${mode} ${services.length} Render service${services.length > 1 ? "s" : ""}${plan.imageUrl ? ` with ${plan.imageUrl}` : ""}`,
-        ...plan.requests.map((q, i) => `  ${services[i].name} (${services[i].id}): ${q.method} ${r.apiUrl}${q.path}${q.body ? ` ${JSON.stringify(q.body)}` : ""}`),
+        `dry run: would ${mode} ${plan.services.length} Render service${plan.services.length > 1 ? "s" : ""}${plan.imageUrl ? ` with ${plan.imageUrl}` : ""}`,
+        ...plan.requests.map((q, i) => `  ${plan.services[i].name} (${plan.services[i].id}): ${q.method} ${target.apiUrl}${q.path}${q.body ? ` ${JSON.stringify(q.body)}` : ""}`),
         `to run it: drp render ${mode}${flags.digest ? ` --digest ${flags.digest}` : ""} --confirm`,
       ].join("\n"),
     );
     return;
   }
 
-  const status = statusLine();
-  const api = renderApi(r.apiUrl.replace(/\/+$/, ""), renderApiKeyFromEnv(), { onRateLimit: (ms, what) => status(`  rate limited on ${what}; waiting ${Math.ceil(ms / 1000)} s`) });
-  const outcome = await runRender({ api, plan, timeoutMs, pollMs, onStatus: (s, st, t) => status(`  ${String(t).padStart(6)} s  ${s.name}: ${st}`) });
+  const outcome = await target.run();
   emit(Boolean(flags.json), { dryRun: false, ...outcome }, () =>
     outcome.services.map((s) => `${s.ok ? "ok    " : "FAILED"} ${s.name} (${s.id}): ${s.status}${s.deployId ? ` ${s.deployId}` : ""} after ${s.seconds} s${s.error ? `; ${s.error}` : ""}`).join("\n"),
   );
