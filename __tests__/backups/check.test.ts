@@ -222,6 +222,13 @@ describe("drp backups check", () => {
     expect(r["files.replication-status"].ok).toBe(true);
   });
 
+  it("reads each bucket in its own region", async () => {
+    const { createS3Client } = await import("../../scripts/lib/s3");
+    const files = createS3Client({ ...process.env, AWS_REGION: base.files.region });
+    expect(await files.config.region()).toBe(base.files.region);
+    files.destroy();
+  });
+
   it("counts FAILED and PENDING replication where S3 reports it", () => {
     expect(replicationCounts(["COMPLETED", "FAILED", "PENDING", undefined, "REPLICA", "PENDING"])).toEqual({ reported: 5, pending: 2, failed: 1 });
   });

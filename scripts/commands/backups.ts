@@ -59,7 +59,8 @@ Example:
       const repoDir = flags.repo ?? process.env.DRP_REPO;
       if (!/^[A-Za-z0-9._/-]+$/.test(flags.mainRef) || flags.mainRef.startsWith("-")) throw new DrpError(`--main-ref "${flags.mainRef}" is not a branch name; use e.g. main or origin/main`, 2);
       const supabase = supabaseApiFromEnv();
-      const s3 = createS3Client();
+      // Each bucket is read in its own region: the DR bucket in the storage region, the files bucket in its own.
+      const s3 = createS3Client({ ...process.env, AWS_REGION: config.regions.storage });
       const filesS3 = createS3Client({ ...process.env, AWS_REGION: config.files.region });
       const verify = flags.deep
         ? async (uri: string) => {
