@@ -54,7 +54,7 @@ export const ConfigSchema = z
       digest,
       port: z.int().min(1).max(65535).default(8080),
       healthPath: z.string().startsWith("/").default("/healthz"),
-      cpu: z.int().refine((v) => v in FARGATE_SIZES, `must be a Fargate CPU size: ${Object.keys(FARGATE_SIZES).join(", ")}`).default(512),
+      cpu: z.int().refine((v) => v in FARGATE_SIZES, `must be a Fargate CPU size: ${Object.keys(FARGATE_SIZES).join(", ").replace(/, (\d+)$/, " or $1")}`).default(512),
       memoryMiB: z.int().min(512).max(30720).default(1024),
       /** Tasks that carry nominal load (1,000 comments/minute). */
       nominalTasks: z.int().min(1).max(100).default(2),

@@ -1,6 +1,6 @@
 /** The cdktf app as the CLI runs it: a child process reading CDKTF_CONTEXT_JSON and DRP_CONFIG. */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,6 +25,28 @@ describe("the cdktf app", () => {
     expect(r.stacks()).toEqual(["backup-check", "compute-primary", "compute-secondary", "edge", "export", "monitoring", "secrets", "state", "storage"]);
   });
 
+  it("stops on an error a construct throws, with one line naming the construct path and the fix, exit 2", () => {
+    const config = JSON.parse(readFileSync(join(root, "config/drp.config.json"), "utf8"));
+    config.project = "a-thirty-one-character-project1";
+    const file = join(outdir, "long.json");
+    writeFileSync(file, JSON.stringify(config));
+    const r = runApp({ DRP_CONFIG: file });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      'drp synth: compute-primary/app: load balancer name "a-thirty-one-character-project1-primary-alb" is 43 characters, over AWS\'s limit of 32; shorten name (made from the configuration\'s project) by 11\n',
+    );
+  });
+
+  it("leaves no output that looks current when a synth fails after a good one", () => {
+    expect(runApp({}).status).toBe(0);
+    const stackFile = join(outdir, "stacks", "edge", "cdk.tf.json");
+    expect(existsSync(stackFile)).toBe(true);
+    const r = runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ maintenance: "maybe" }) });
+    expect(r.status).toBe(2);
+    expect(existsSync(join(outdir, "manifest.json"))).toBe(false);
+    expect(existsSync(stackFile)).toBe(false);
+  });
+
   it("stops before synthesizing anything on a bad context value, naming the valid ones", () => {
     const r = runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ region: "us-east-2" }) });
     expect(r.status).toBe(2);
@@ -47,6 +69,19 @@ describe("the cdktf app", () => {
 });
 
 describe("the real cdktf CLI on this app", () => {
+  it("reports an invalid context once, as the app words it, with the app's exit code 2", () => {
+    const rc = join(outdir, "terraformrc");
+    writeFileSync(rc, "");
+    const r = spawnSync("npx", ["cdktf", "synth", "-c", "region=us-east-2", "--output", join(outdir, "out")], {
+      cwd: root,
+      env: { ...process.env, CDKTF_CONTEXT_JSON: "", CI: "1", TF_CLI_CONFIG_FILE: rc },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('drp synth: context region="us-east-2" is not valid; use region=primary or region=secondary\n');
+    expect(r.stdout).not.toContain("drp synth");
+  });
+
   it("fails over with -c region=secondary: writes only the failover stacks, the secondary serving", () => {
     const r = spawnSync("npx", ["cdktf", "synth", "-c", "region=secondary", "--output", outdir], {
       cwd: root,

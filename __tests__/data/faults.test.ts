@@ -16,6 +16,7 @@ import { verifyExport } from "../../scripts/data/verify";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { freePort, startPostgres, type PgServer } from "../harness/postgres";
 import { exited, oneLineError, runDrp, runDrpInProcess, spawnDrp } from "../harness/cli";
+import { startTogether } from "../harness/together";
 import { CRITICAL_TABLES, SHOP_SQL } from "./fixtures";
 
 const BUCKET = "livestreamsell-dr-faults";
@@ -78,7 +79,7 @@ async function failsWith(p: Promise<unknown>, pattern: RegExp, exitCode: 1 | 2 =
 }
 
 beforeAll(async () => {
-  [pg, moto] = await Promise.all([startPostgres(), startMoto()]);
+  [pg, moto] = await startTogether(startPostgres(), startMoto());
   await moto.createBucket(BUCKET);
   sourceUrl = await pg.createDatabase("faults_source");
   await pg.sql("faults_source", SHOP_SQL);

@@ -14,6 +14,7 @@ import { verifyExport } from "../../scripts/data/verify";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { startPostgres, type PgServer } from "../harness/postgres";
 import { oneLineError, runDrp, runDrpInProcess } from "../harness/cli";
+import { startTogether } from "../harness/together";
 import { CRITICAL_TABLES, SHOP_SQL } from "./fixtures";
 
 const BUCKET = "livestreamsell-dr-test";
@@ -38,7 +39,7 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 }
 
 beforeAll(async () => {
-  [pg, moto] = await Promise.all([startPostgres(), startMoto()]);
+  [pg, moto] = await startTogether(startPostgres(), startMoto());
   await moto.createBucket(BUCKET);
   sourceUrl = await pg.createDatabase("shop_source");
   await pg.sql("shop_source", SHOP_SQL);

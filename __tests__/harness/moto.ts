@@ -58,7 +58,14 @@ export async function startMoto(): Promise<MotoServer> {
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
-  await waitReady(endpoint, child, () => output);
+  try {
+    await waitReady(endpoint, child, () => output);
+  } catch (e) {
+    // Never leave a half-started server behind, whichever way startup failed.
+    process.off("exit", killOnExit);
+    child.kill("SIGKILL");
+    throw e;
+  }
 
   const env = {
     AWS_ENDPOINT_URL_S3: endpoint,

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { axeViolations, launchChromium, pngStats } from "../harness/chromium";
 import { startWorkers, type Workers } from "../harness/workerd";
+import { startTogether } from "../harness/together";
 
 const SHOTS = join(__dirname, "__screenshots__");
 const BASELINE = join(SHOTS, "maintenance-es.png");
@@ -16,7 +17,7 @@ let w: Workers;
 let browser: Browser;
 
 beforeAll(async () => {
-  [w, browser] = await Promise.all([startWorkers({ maintenance: { MAINTENANCE: "on" } }, { listen: true }), launchChromium()]);
+  [w, browser] = await startTogether(startWorkers({ maintenance: { MAINTENANCE: "on" } }, { listen: true }), launchChromium());
 });
 
 afterAll(async () => {

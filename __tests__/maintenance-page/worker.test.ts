@@ -17,6 +17,7 @@ import {
   type Origin,
 } from "../harness/origins";
 import { startWorkers, type Workers } from "../harness/workerd";
+import { startTogether } from "../harness/together";
 
 const TOKEN = "s3cret-bypass-token-for-tests-0123456789";
 const bypass = { [BYPASS_HEADER]: TOKEN };
@@ -29,12 +30,12 @@ const stream = streamingHandler();
 let w: Workers;
 
 beforeAll(async () => {
-  [echo, failing, hanging, streaming] = await Promise.all([
+  [echo, failing, hanging, streaming] = await startTogether(
     startOrigin(echoHandler),
     startOrigin(failingHandler(500)),
     startOrigin(hangingHandler),
     startOrigin(stream.handler),
-  ]);
+  );
   const closed = await closedPortUrl();
   w = await startWorkers({
     normal: { ORIGIN_URL: echo.url, BYPASS_TOKEN: TOKEN },

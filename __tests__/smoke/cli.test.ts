@@ -2,6 +2,7 @@
 import { appHandler, startOrigin, type Origin } from "../harness/origins";
 import { runDrp } from "../harness/cli";
 import { startWorkers, type Workers } from "../harness/workerd";
+import { startTogether } from "../harness/together";
 
 const TOKEN = "cli-smoke-token-0123456789";
 
@@ -10,7 +11,7 @@ let apiDown: Origin;
 let worker: Workers;
 
 beforeAll(async () => {
-  [healthy, apiDown] = await Promise.all([startOrigin(appHandler()), startOrigin(appHandler({ apiStatus: 500 }))]);
+  [healthy, apiDown] = await startTogether(startOrigin(appHandler()), startOrigin(appHandler({ apiStatus: 500 })));
   worker = await startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: healthy.url, BYPASS_TOKEN: TOKEN } }, { listen: true });
 });
 

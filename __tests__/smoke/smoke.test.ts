@@ -8,6 +8,7 @@ import { parseSmokeOptions, type RawSmokeOptions } from "../../scripts/smoke/opt
 import { formatReport, runSmoke, type SmokeReport } from "../../scripts/smoke/run";
 import { appHandler, closedPortUrl, hangingHandler, startOrigin, type Origin } from "../harness/origins";
 import { startWorkers, type Workers } from "../harness/workerd";
+import { startTogether } from "../harness/together";
 
 const TOKEN = "smoke-gate-token-0123456789abcdef";
 
@@ -23,20 +24,20 @@ let workerOnBrokenApi: Workers;
 let workerOnDeadOrigin: Workers;
 
 beforeAll(async () => {
-  [healthy, apiDown, slow, degraded, silent, hanging] = await Promise.all([
+  [healthy, apiDown, slow, degraded, silent, hanging] = await startTogether(
     startOrigin(appHandler()),
     startOrigin(appHandler({ apiStatus: 500 })),
     startOrigin(appHandler({ delayMs: 150 })),
     startOrigin(appHandler({ health: { status: "degraded", db: "down" } })),
     startOrigin(appHandler({ health: { db: "down" } })),
     startOrigin(hangingHandler),
-  ]);
+  );
   closed = await closedPortUrl();
-  [worker, workerOnBrokenApi, workerOnDeadOrigin] = await Promise.all([
+  [worker, workerOnBrokenApi, workerOnDeadOrigin] = await startTogether(
     startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: healthy.url, BYPASS_TOKEN: TOKEN } }, { listen: true }),
     startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: apiDown.url, BYPASS_TOKEN: TOKEN } }, { listen: true }),
     startWorkers({ gate: { MAINTENANCE: "on", ORIGIN_URL: closed, BYPASS_TOKEN: TOKEN } }, { listen: true }),
-  ]);
+  );
 });
 
 afterAll(async () => {
