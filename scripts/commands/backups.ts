@@ -65,7 +65,9 @@ Example:
       const verify = flags.deep
         ? async (uri: string) => {
             const { verifyExport } = require("../data/verify") as typeof import("../data/verify");
-            const r = await verifyExport({ s3, uri });
+            const { withByteProgress } = require("../lib/progress") as typeof import("../lib/progress");
+            // The one long part: the dump streams through SHA-256 and pg_restore --list.
+            const r = await withByteProgress("verifying the newest export", (hooks) => verifyExport({ s3, uri, ...hooks }));
             return `sha256 ${r.sha256}, ${r.tocEntries} TOC entries`;
           }
         : undefined;
