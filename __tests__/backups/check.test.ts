@@ -262,6 +262,14 @@ describe("drp backups check (CLI)", () => {
     const out = JSON.parse(r.stdout);
     expect(out.ok).toBe(true);
     for (const c of out.checks) expect(Object.keys(c)).toEqual(expect.arrayContaining(["id", "ok", "value", "limit", "fix"]));
+    expect(out.checks.map((c: { id: string }) => c.id)).not.toContain("export.verify");
+  });
+
+  it("with --deep also verifies the newest export in full", async () => {
+    const r = await runDrp(["backups", "check", "--bucket", DR, "--deep", "--json"], env());
+    expect(r.code).toBe(0);
+    const verify = JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === "export.verify");
+    expect(verify).toMatchObject({ ok: true, value: expect.stringMatching(/^sha256 [0-9a-f]{64}, \d+ TOC entries$/) });
   });
 
   it("exits 1 naming each broken promise, with the fixes on stdout", async () => {
