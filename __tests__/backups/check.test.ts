@@ -137,7 +137,7 @@ describe("drp backups check", () => {
       "code.bundle",
     ]);
     expect(r["supabase.pitr"].value).toBe("enabled, 7 days");
-    expect(r["supabase.daily-backup"]).toMatchObject({ value: 2, limit: 26, unit: "hours", fix: null });
+    expect(r["supabase.daily-backup"]).toMatchObject({ value: 0, limit: 26, unit: "hours", fix: null });
     expect(r["export.newest"].limit).toBe(8);
     expect(r["export.dump"].value).toMatch(/^\d+ bytes at version .+, GOVERNANCE until /);
     expect(r["export.verify"].value).toMatch(/^sha256 [0-9a-f]{64}$/);
@@ -164,17 +164,25 @@ describe("drp backups check", () => {
 
   it("fails a stale daily backup and a stale recovery point with their ages", async () => {
     const now = Date.now();
-    api.state.backups = { ...healthySupabase(now).backups, backups: [{ status: "COMPLETED", inserted_at: new Date(now - 30 * HOUR).toISOString() }], physical_backup_data: { latest_physical_backup_date_unix: Math.floor((now - 3 * HOUR) / 1000) } };
+    api.state.backups = { ...healthySupabase(now).backups, backups: [{ status: "COMPLETED", inserted_at: new Date(now - 30 * HOUR).toISOString() }], physical_backup_data: { latest_physical_backup_date_unix: Math.floor((now - 30 * HOUR) / 1000) } };
     const r = byId(await run());
     expect(r["supabase.daily-backup"]).toMatchObject({ ok: false, value: 30, limit: 26, unit: "hours" });
-    expect(r["supabase.recovery-point"]).toMatchObject({ ok: false, value: 180, limit: 30, unit: "minutes" });
+    expect(r["supabase.recovery-point"]).toMatchObject({ ok: false, value: 1800, limit: 30, unit: "minutes" });
     expect(r["supabase.daily-backup"].fix).toMatch(/has not completed a daily backup/);
   });
 
   it("fails missing daily backups: failed ones do not count", async () => {
-    api.state.backups = { ...healthySupabase(Date.now()).backups, backups: [{ status: "FAILED", inserted_at: new Date().toISOString() }] };
-    const lines = brokenLines(await run());
+    // Without PITR only the listed backups count.
+    api.state.backups = { ...healthySupabase(Date.now()).backups, pitr_enabled: false, backups: [{ status: "FAILED", inserted_at: new Date().toISOString() }] };
+    api.state.addons = { selected_addons: [] };
+    const lines = brokenLines(await run()).filter((l) => l.includes("daily-backup"));
     expect(lines).toEqual([expect.stringMatching(/^BROKEN {2}supabase\.daily-backup: none \(limit 26 hours\); no completed backup listed; fix: /)]);
+  });
+
+  it("counts PITR's latest recovery point as the daily backup when PITR replaces daily backups", async () => {
+    api.state.backups = { ...healthySupabase(Date.now()).backups, backups: [] };
+    const r = byId(await run());
+    expect(r["supabase.daily-backup"]).toMatchObject({ ok: true, value: 0, detail: expect.stringMatching(/^latest PITR recovery point \(PITR replaces daily backups\) /) });
   });
 
   it("fails a stale weekly export (and a bundle gone stale with it) on the ninth day", async () => {

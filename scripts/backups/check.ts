@@ -91,17 +91,20 @@ async function checkSupabase(o: BackupCheckOptions, now: number): Promise<CheckR
     }
   }
 
-  const completed = (backups.backups ?? []).filter((b) => b.status === "COMPLETED" && Number.isFinite(Date.parse(b.inserted_at)));
-  const newest = completed.map((b) => Date.parse(b.inserted_at)).sort((x, y) => y - x)[0];
+  // With PITR enabled Supabase takes no daily backups (PITR replaces them, per its docs): the newest
+  // restorable point then counts as the newest backup.
+  const latest = backups.physical_backup_data?.latest_physical_backup_date_unix;
+  const completed = (backups.backups ?? []).filter((b) => b.status === "COMPLETED" && Number.isFinite(Date.parse(b.inserted_at))).map((b) => Date.parse(b.inserted_at));
+  const candidates = [...completed.map((t) => ({ t, what: "newest completed backup" })), ...(backups.pitr_enabled && latest != null ? [{ t: latest * 1000, what: "latest PITR recovery point (PITR replaces daily backups)" }] : [])];
+  const newest = candidates.sort((x, y) => y.t - x.t)[0];
   const dailyFix = `Supabase has not completed a daily backup of ${ref} within ${a.dailyBackupMaxAgeHours} h: check Database > Backups in the dashboard and the project's status, and open a Supabase support ticket`;
   if (newest === undefined) out.push(broken("supabase.daily-backup", null, a.dailyBackupMaxAgeHours, dailyFix, "no completed backup listed", "hours"));
   else {
-    const age = round1((now - newest) / HOUR);
-    const detail = `newest completed backup ${new Date(newest).toISOString()}`;
+    const age = round1((now - newest.t) / HOUR);
+    const detail = `${newest.what} ${new Date(newest.t).toISOString()}`;
     out.push(age <= a.dailyBackupMaxAgeHours ? kept("supabase.daily-backup", age, a.dailyBackupMaxAgeHours, detail, "hours") : broken("supabase.daily-backup", age, a.dailyBackupMaxAgeHours, dailyFix, detail, "hours"));
   }
 
-  const latest = backups.physical_backup_data?.latest_physical_backup_date_unix;
   const pointFix = `the latest recovery point of ${ref} is not recent: WAL archiving may be stuck; check the PITR add-on and the project's health in the dashboard, and contact Supabase support`;
   if (!backups.pitr_enabled || latest == null)
     out.push(broken("supabase.recovery-point", null, a.recoveryPointMaxAgeMinutes, pointFix, backups.pitr_enabled ? "no recovery window reported" : "no recovery window: PITR is disabled", "minutes"));
