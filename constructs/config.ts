@@ -13,7 +13,9 @@ const awsRegion = z
 const bucketName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)");
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be an image digest: sha256 followed by 64 hex digits");
+/** An image digest as GHCR gives it. */
+export const IMAGE_DIGEST = /^sha256:[a-f0-9]{64}$/;
+const digest = z.string().regex(IMAGE_DIGEST, "must be an image digest: sha256 followed by 64 hex digits");
 const hostname = z.string().regex(/^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/, "must be a lowercase DNS hostname");
 const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "must be a Secrets Manager secret name");
 const sqlIdentifier = z
@@ -120,6 +122,44 @@ export const ConfigSchema = z
       /** GHCR image of the export job, pinned by digest. */
       image: z.string().regex(/^ghcr\.io\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/, "must be ghcr.io/org/name@sha256:<64 hex>"),
     }),
+    /** The daily check that every backup promise holds (`drp backups check`), run as a scheduled task. */
+    assurance: z.strictObject({
+      /** EventBridge Scheduler expression (UTC) of the daily check. */
+      schedule: z.string().regex(/^(cron|rate)\(.+\)$/, "must be a Scheduler expression such as cron(0 7 * * ? *)").default("cron(0 7 * * ? *)"),
+      /** Supabase project whose backups are checked. */
+      supabaseProjectRef: z.string().regex(/^[a-z]{20}$/, "must be a Supabase project ref: 20 lowercase letters"),
+      /** Secrets Manager secret (storage region) with a Supabase access token for the scheduled check. */
+      supabaseTokenSecretName: secretName,
+      /** Supabase takes a backup every 24 h: the newest must be younger than this. */
+      dailyBackupMaxAgeHours: z.int().min(24).max(168).default(26),
+      /** The PITR window's latest recovery point must be younger than this (WAL ships every 2 min). */
+      recoveryPointMaxAgeMinutes: z.int().min(5).max(1440).default(30),
+      /** The newest complete weekly export must be younger than this. */
+      exportMaxAgeDays: z.int().min(7).max(60).default(8),
+      /** Newest objects of the files bucket whose replication status is read. */
+      replicationSampleObjects: z.int().min(1).max(1000).default(200),
+      /** Sampled objects allowed in FAILED replication status. */
+      replicationMaxFailed: z.int().min(0).max(1000).default(0),
+      /** Sampled objects allowed in PENDING replication status. */
+      replicationMaxPending: z.int().min(0).max(1000).default(20),
+      /** Without a checkout of main to compare with (the scheduled task), the newest code bundle must be younger than this. */
+      codeBundleMaxAgeDays: z.int().min(1).max(90).default(8),
+    }),
+    /** Render: the alternative target of the restore-service step (`drp render`, `drp failover --to render`). */
+    render: z
+      .strictObject({
+        /** Render services that run the app image; each gets the same image by digest. */
+        services: z
+          .array(z.strictObject({ id: z.string().regex(/^srv-[a-z0-9]{10,40}$/, "must be a Render service ID such as srv-abc123def456ghi789jk"), name: z.string().min(1).max(100) }))
+          .min(1),
+        /** API base URL (tests point it at a local server). */
+        apiUrl: z.url({ protocol: /^https?$/ }).default("https://api.render.com"),
+        /** A deploy that is not live after this long counts as failed. */
+        deployTimeoutMinutes: z.int().min(1).max(120).default(20),
+        /** Seconds between deploy status reads (Render allows 400 GET/minute). */
+        pollSeconds: z.number().min(0.05).max(300).default(10),
+      })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     const r = c.regions;
@@ -168,21 +208,36 @@ export function parseConfig(raw: unknown, source = "configuration"): DrpConfig {
 
 export const DEFAULT_CONFIG_PATH = "config/drp.config.json";
 
-/** Reads the file named by DRP_CONFIG (default config/drp.config.json). */
-export function loadConfig(path = process.env.DRP_CONFIG || DEFAULT_CONFIG_PATH): DrpConfig {
+/** Carries the whole configuration into a scheduled task, which has no config file. */
+export const CONFIG_JSON_ENV = "DRP_CONFIG_JSON";
+
+/** The independent DR bucket's name: one home, read by the storage stack and the backup check. */
+export function drBucketName(config: DrpConfig): string {
+  return `${config.project}-dr-${config.regions.storage}`;
+}
+
+/** Reads `path`, else DRP_CONFIG_JSON when set, else the file named by DRP_CONFIG (default config/drp.config.json). */
+export function loadConfig(path?: string): DrpConfig {
+  const inline = path === undefined && !process.env.DRP_CONFIG ? process.env[CONFIG_JSON_ENV] : undefined;
+  if (inline) return parseConfigText(inline, CONFIG_JSON_ENV);
+  const file = path ?? (process.env.DRP_CONFIG || DEFAULT_CONFIG_PATH);
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ConfigError(`cannot read configuration ${path}: ${(e as NodeJS.ErrnoException).code ?? e}; set DRP_CONFIG to the file's path`);
+    throw new ConfigError(`cannot read configuration ${file}: ${(e as NodeJS.ErrnoException).code ?? e}; set DRP_CONFIG to the file's path`);
   }
+  return parseConfigText(text, file);
+}
+
+function parseConfigText(text: string, source: string): DrpConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`configuration ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError(`configuration ${source} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseConfig(raw, path);
+  return parseConfig(raw, source);
 }
 
 // ---- deploy context -------------------------------------------------------------------------

@@ -14,6 +14,8 @@ import { registerVerify } from "./commands/verify";
 import { registerDrill } from "./commands/drill";
 import { registerPostmortem } from "./commands/postmortem";
 import { registerFailover } from "./commands/failover";
+import { registerBackups } from "./commands/backups";
+import { registerRender } from "./commands/render";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   registerDrill(program);
   registerPostmortem(program);
   registerFailover(program);
+  registerBackups(program);
+  registerRender(program);
   return program;
 }
 

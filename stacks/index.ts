@@ -7,6 +7,7 @@
  */
 import { Construct } from "constructs";
 import type { Deployment } from "../constructs/config";
+import { BackupCheckStack } from "./backup-check";
 import { ComputeStack } from "./compute";
 import { EdgeStack } from "./edge";
 import { ExportStack } from "./export";
@@ -25,10 +26,11 @@ export function defineStacks(app: Construct, deployment: Deployment): DrpStack[]
   const monitoring = new MonitoringStack(app, deployment);
   const storage = new StorageStack(app, deployment, monitoring.alerting);
   const exportJob = new ExportStack(app, deployment, storage.drBucket, monitoring.alerting);
+  const backupCheck = new BackupCheckStack(app, deployment, storage.drBucket, monitoring.alerting);
   const primary = new ComputeStack(app, deployment, "primary");
   const secondary = new ComputeStack(app, deployment, "secondary");
   // Compute and edge depend on no other stack, so `cdktf deploy edge -c maintenance=on` or an image
   // roll-out deploys alone; they read the secrets stack's secrets by name (see README "First deployment").
   const edge = new EdgeStack(app, deployment);
-  return [state, secrets, monitoring, storage, exportJob, primary, secondary, edge];
+  return [state, secrets, monitoring, storage, exportJob, backupCheck, primary, secondary, edge];
 }

@@ -1,6 +1,6 @@
 /** DR storage: the independent bucket and continuous replication of files into it. */
 import { Construct } from "constructs";
-import type { Deployment } from "../constructs/config";
+import { drBucketName, type Deployment } from "../constructs/config";
 import type { Alerting } from "../constructs/alerting";
 import { DrBucket } from "../constructs/dr-bucket";
 import { FileReplication } from "../constructs/file-replication";
@@ -15,7 +15,7 @@ export class StorageStack extends DrpStack {
     super(scope, "storage", { deployment, homeRegion: region, inDrAccount: true });
     const { retention } = config;
     this.drBucket = new DrBucket(this, "dr-bucket", {
-      bucketName: `${config.project}-dr-${region}`,
+      bucketName: drBucketName(config),
       region,
       exportPrefix: config.export.prefix,
       exportDays: retention.exportDays,

@@ -22,7 +22,7 @@ describe("the cdktf app", () => {
   it("synthesizes every stack by default", () => {
     const r = runApp({});
     expect(r.stderr).toBe("");
-    expect(r.stacks()).toEqual(["compute-primary", "compute-secondary", "edge", "export", "monitoring", "secrets", "state", "storage"]);
+    expect(r.stacks()).toEqual(["backup-check", "compute-primary", "compute-secondary", "edge", "export", "monitoring", "secrets", "state", "storage"]);
   });
 
   it("stops on an error a construct throws, with one line naming the construct path and the fix, exit 2", () => {

@@ -1,5 +1,5 @@
 /**
- * A local HTTP server speaking the Supabase Management API endpoints that PITR uses, recording every
+ * A local HTTP server speaking the Supabase Management API endpoints that PITR and the backup check use, recording every
  * request (method, path, authorization, body) so tests can assert exactly what drp sent.
  */
 import { createServer, type Server } from "node:http";
@@ -15,6 +15,8 @@ export interface RecordedRequest {
 export interface FakeSupabaseState {
   /** Body of GET /v1/projects/{ref}/database/backups. */
   backups: unknown;
+  /** Body of GET /v1/projects/{ref}/billing/addons. */
+  addons: unknown;
   /** Status of POST .../restore-pitr (201 per the spec). */
   restoreStatus: number;
   /** Statuses GET /v1/projects/{ref} returns, one per call after a restore; the last repeats. */
@@ -36,7 +38,7 @@ export async function startFakeSupabase(opts: { token?: string; ref?: string } =
   const token = opts.token ?? "sbp_test_token_0123456789";
   const ref = opts.ref ?? "abcdefghijklmnopqrst";
   const requests: RecordedRequest[] = [];
-  const state: FakeSupabaseState = { backups: {}, restoreStatus: 201, projectStatuses: ["ACTIVE_HEALTHY"], failProjectReads: 0 };
+  const state: FakeSupabaseState = { backups: {}, addons: { selected_addons: [], available_addons: [] }, restoreStatus: 201, projectStatuses: ["ACTIVE_HEALTHY"], failProjectReads: 0 };
   let projectReads = 0;
 
   const server: Server = createServer((req, res) => {
@@ -61,6 +63,7 @@ export async function startFakeSupabase(opts: { token?: string; ref?: string } =
       if (!path.startsWith(`/v1/projects/`)) return send(404, { message: "Not found" });
       if (!path.startsWith(base)) return send(404, { message: "Project not found" });
       if (req.method === "GET" && path === `${base}/database/backups`) return send(200, state.backups);
+      if (req.method === "GET" && path === `${base}/billing/addons`) return send(200, state.addons);
       if (req.method === "POST" && path === `${base}/database/backups/restore-pitr`) return send(state.restoreStatus, state.restoreStatus < 300 ? undefined : { message: "refused" });
       if (req.method === "GET" && path === base) {
         if (state.failProjectReads > 0) {

@@ -22,12 +22,19 @@ const BackupsSchema = z.object({
 });
 export type Backups = z.infer<typeof BackupsSchema>;
 
+/** V1ProjectAddonsResponse: the PITR add-on shows as type "pitr" with a variant id such as "pitr_7". */
+const AddonsSchema = z.object({
+  selected_addons: z.array(z.object({ type: z.string(), variant: z.object({ id: z.string(), name: z.string().optional() }) })),
+});
+export type Addons = z.infer<typeof AddonsSchema>;
+
 const ProjectSchema = z.object({ status: z.string().min(1), name: z.string().optional(), region: z.string().optional() });
 export type Project = z.infer<typeof ProjectSchema>;
 
 export interface SupabaseApi {
   readonly baseUrl: string;
   listBackups(ref: string): Promise<Backups>;
+  listAddons(ref: string): Promise<Addons>;
   restorePitr(ref: string, recoveryTimeTargetUnix: number): Promise<void>;
   getProject(ref: string): Promise<Project>;
 }
@@ -97,6 +104,7 @@ export function supabaseApi(baseUrl: string, token: string, timeoutMs = 30_000):
   return {
     baseUrl,
     listBackups: async (ref) => check(BackupsSchema, await call("GET", `/v1/projects/${enc(ref)}/database/backups`), "list backups"),
+    listAddons: async (ref) => check(AddonsSchema, await call("GET", `/v1/projects/${enc(ref)}/billing/addons`), "list add-ons"),
     restorePitr: async (ref, unix) => {
       await call("POST", `/v1/projects/${enc(ref)}/database/backups/restore-pitr`, { recovery_time_target_unix: unix });
     },

@@ -19,6 +19,8 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
     throw new DrpError(`AWS_ENDPOINT_URL_S3="${endpoint}" is not a URL; use e.g. http://127.0.0.1:5000 or unset it`, 2);
   return new S3Client({
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    // An explicit env (a bucket in another region) names its region; otherwise the SDK's chain decides.
+    ...(env !== process.env && env.AWS_REGION ? { region: env.AWS_REGION } : {}),
     // Retries stay short so an unreachable endpoint fails in seconds, not minutes.
     maxAttempts: 3,
   });
