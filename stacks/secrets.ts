@@ -26,7 +26,6 @@ export class SecretsStack extends DrpStack {
         { name: config.edge.metaAppSecretName, description: "Meta app secret: the edge Worker verifies webhook signatures with it" },
         { name: config.edge.metaVerifyTokenSecretName, description: "Verify token of the Meta webhook subscription" },
         { name: config.detection.pagerdutySecretName, description: "PagerDuty CloudWatch integration URL" },
-        { name: config.assurance.supabaseTokenSecretName, description: "Supabase access token the daily backup check reads backups with" },
       ],
     });
   }

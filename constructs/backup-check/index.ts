@@ -7,7 +7,7 @@
  * Supabase project) and its Supabase token from Secrets Manager.
  */
 import { Construct } from "constructs";
-import { DataAwsSecretsmanagerSecret } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-secret";
+import { PlanSecrets } from "../secrets";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
@@ -87,7 +87,12 @@ export class BackupCheck extends Construct {
     });
     const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}-backup-check`, retentionInDays: props.logRetentionDays ?? 30 });
     const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", `${name}-backup-check`, field) });
-    const token = new DataAwsSecretsmanagerSecret(this, "supabase-token", { region, name: props.supabaseTokenSecretName });
+    // Created beside the check, in its account (the DR account when there is one), as the export's database
+    // URL is: the task reads it at run time, so nothing needs its value to plan.
+    const [token] = new PlanSecrets(this, "supabase-token", {
+      region,
+      secrets: [{ name: props.supabaseTokenSecretName, description: "Supabase access token the daily backup check reads backups with" }],
+    }).secrets;
 
     const executionRole = serviceRole(this, "execution-role", {
       name: `${name}-backup-check-execution`,
