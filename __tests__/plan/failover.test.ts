@@ -101,6 +101,21 @@ describe("drp failover", () => {
     expect(calls()).toEqual([]);
   });
 
+  it("--to render restores service through drp render instead of the failover deploy", async () => {
+    const r = await runDrp(["failover", "--to", "render", "--url", url, "--json"], env());
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { commands: { step: string; command: string }[] };
+    expect(out.commands.map((c) => `${c.step}: ${c.command.replace(`${env().DRP_CDKTF} `, "").replace(/^npx /, "")}`)).toEqual([
+      "isolate: deploy edge -c maintenance=on --auto-approve",
+      "restore-service: drp render deploy --confirm",
+      `validate: drp smoke --url ${url}`,
+      "reopen: deploy edge -c maintenance=off --auto-approve",
+    ]);
+    const missing = await runDrp(["failover", "--to", "render", "--url", url, "--confirm"], { ...env(), RENDER_API_KEY: undefined });
+    expect(missing.code).toBe(2);
+    expect(oneLineError(missing)).toMatch(/--to render needs RENDER_API_KEY/);
+  });
+
   it("reports every missing credential before anything starts, in one line, exit 2", async () => {
     const r = await runDrp(["failover", "--to", "secondary", "--url", url, "--confirm", "--pitr", "2026-11-27T05:58:00Z"], {
       ...env(),

@@ -6,7 +6,7 @@ import { DrpError, emit } from "../lib/cli";
 import { parseBypassToken } from "../../constructs/maintenance-page/bindings";
 
 interface Flags {
-  to: "secondary" | "primary";
+  to: "secondary" | "primary" | "render";
   url?: string;
   pitr?: string;
   projectRef?: string;
@@ -31,6 +31,7 @@ export function failoverProblems(f: Flags, env: NodeJS.ProcessEnv): string[] {
   if (!env.AWS_PROFILE && !(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) && !env.AWS_WEB_IDENTITY_TOKEN_FILE) p.push("no AWS credentials: set AWS_PROFILE (after aws sso login) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY");
   if (!env.CLOUDFLARE_API_TOKEN) p.push("CLOUDFLARE_API_TOKEN is not set: the edge deploys need it");
   if (f.pitr && !env.SUPABASE_ACCESS_TOKEN) p.push("--pitr needs SUPABASE_ACCESS_TOKEN");
+  if (f.to === "render" && !env.RENDER_API_KEY) p.push("--to render needs RENDER_API_KEY");
   return p;
 }
 
@@ -41,7 +42,7 @@ export function registerFailover(program: Command): void {
       "Run the recovery plan against the clouds: maintenance on, the failover deploy, optional data recovery, the smoke gate through the bypass, " +
         "maintenance off only when it passes. A dry run (printing every command) unless --confirm; every step goes to a timeline file.",
     )
-    .addOption(new Option("--to <region>", "region that serves afterwards").choices(["secondary", "primary"]).makeOptionMandatory())
+    .addOption(new Option("--to <target>", "what serves afterwards: the secondary or primary AWS region, or the Render services (render.* of the config)").choices(["secondary", "primary", "render"]).makeOptionMandatory())
     .option("--url <url>", "public URL of the app (default: https://edge.appHostname of the config)")
     .option("--pitr <time>", "recover the database in place to this time (drp pitr), ISO-8601 with a zone")
     .option("--project-ref <ref>", "Supabase project ref, with --pitr")

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { BYPASS_HEADER, MAINTENANCE_HEADER } from "../../constructs/maintenance-page/bindings";
 import type { Adapters, StepId } from "./steps";
 
-export type FailoverTarget = "secondary" | "primary";
+/** secondary/primary: the AWS region that serves afterwards; render: the Render services (config render.*). */
+export type FailoverTarget = "secondary" | "primary" | "render";
 
 export interface FailoverOptions {
   readonly to: FailoverTarget;
@@ -30,13 +31,17 @@ export interface Command {
 const DRP = [process.execPath, join(__dirname, "..", "..", "bin", "drp.cjs")];
 
 export function failoverCommands(o: FailoverOptions): Command[] {
-  const ctx = (maintenance: "on" | "off") => ["-c", `region=${o.to}`, "-c", `maintenance=${maintenance}`];
+  // Render keeps the AWS layout as it is: only the maintenance toggle changes at the edge.
+  const ctx = (maintenance: "on" | "off") => [...(o.to === "render" ? [] : ["-c", `region=${o.to}`]), "-c", `maintenance=${maintenance}`];
   const deploy = (step: StepId, stacks: string[], maintenance: "on" | "off"): Command => {
     const argv = [...o.cdktf, "deploy", ...stacks, ...ctx(maintenance), "--auto-approve"];
     return { step, argv, display: argv.join(" ") };
   };
   const drp = (step: StepId, args: string[]): Command => ({ step, argv: [...DRP, ...args], display: ["npx", "drp", ...args].join(" ") });
-  const out: Command[] = [deploy("isolate", ["edge"], "on"), deploy("restore-service", [], "on")];
+  const out: Command[] = [
+    deploy("isolate", ["edge"], "on"),
+    o.to === "render" ? drp("restore-service", ["render", "deploy", "--confirm"]) : deploy("restore-service", [], "on"),
+  ];
   if (o.pitr) out.push(drp("recover-data", ["pitr", "--project-ref", o.pitr.projectRef, "--to", o.pitr.to, "--confirm", o.pitr.projectRef]));
   if (o.restore) out.push(drp("recover-data", ["restore", o.restore.manifest, "--target", o.restore.target]));
   out.push(drp("validate", ["smoke", "--url", o.url]));
