@@ -14,6 +14,7 @@ import { registerVerify } from "./commands/verify";
 import { registerDrill } from "./commands/drill";
 import { registerPostmortem } from "./commands/postmortem";
 import { registerFailover } from "./commands/failover";
+import { registerCode } from "./commands/code";
 import { registerBackups } from "./commands/backups";
 import { registerRender } from "./commands/render";
 import { version } from "../package.json";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerDrill(program);
   registerPostmortem(program);
   registerFailover(program);
+  registerCode(program);
   registerBackups(program);
   registerRender(program);
   return program;
