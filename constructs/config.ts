@@ -122,6 +122,15 @@ export const ConfigSchema = z
       /** GHCR image of the export job, pinned by digest. */
       image: z.string().regex(/^ghcr\.io\/[a-z0-9._/-]+@sha256:[a-f0-9]{64}$/, "must be ghcr.io/org/name@sha256:<64 hex>"),
     }),
+    /** The plan's own code, backed up to the DR bucket on every push to main (.github/workflows/code-backup.yml). */
+    codeBackup: z
+      .strictObject({
+        /** GitHub repository (owner/name) whose workflow on main may assume the writer role. */
+        githubRepository: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/, "must be owner/name of the GitHub repository").default("livestreamsell/drp"),
+        /** Branch whose pushes are backed up: the only ref the role trusts. */
+        branch: z.string().regex(/^[A-Za-z0-9._/-]{1,100}$/, "must be a branch name").default("main"),
+      })
+      .prefault({}),
     /** The daily check that every backup promise holds (`drp backups check`), run as a scheduled task. */
     assurance: z.strictObject({
       /** EventBridge Scheduler expression (UTC) of the daily check. */

@@ -4,6 +4,8 @@ import { drBucketName, type Deployment } from "../constructs/config";
 import type { Alerting } from "../constructs/alerting";
 import { DrBucket } from "../constructs/dr-bucket";
 import { FileReplication } from "../constructs/file-replication";
+import { CodeBackupRole } from "../constructs/code-backup";
+import { CODE_PREFIX } from "../scripts/backups/code-bundle";
 import { DrpStack } from "./drp-stack";
 
 export class StorageStack extends DrpStack {
@@ -33,6 +35,14 @@ export class StorageStack extends DrpStack {
       destinationKeyArn: this.drBucket.keyArn,
       maxLagSeconds: config.detection.replicationLagSeconds,
       alarmTopicArn: alerting.topicArn(config.files.region),
+    });
+    new CodeBackupRole(this, "code-backup", {
+      name: config.project,
+      githubRepository: config.codeBackup.githubRepository,
+      branch: config.codeBackup.branch,
+      bucketArn: this.drBucket.bucketArn,
+      bucketKeyArn: this.drBucket.keyArn,
+      prefix: CODE_PREFIX,
     });
   }
 }

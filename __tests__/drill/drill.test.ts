@@ -53,6 +53,8 @@ describe("drp drill", () => {
     expect(report.traffic.commentsBuffered).toBeGreaterThan(5);
     expect(report.traffic.commentsReplayed).toBeGreaterThanOrEqual(report.traffic.commentsBuffered);
     expect(report.rpo.seconds).toBeLessThan(1);
+    // The deploy ran from the code kept in the DR bucket, not from GitHub.
+    expect(report.steps[2].detail).toMatch(/^code [0-9a-f]{12} restored from s3:\/\/livestreamsell-dr-drill\/code\/\d{8}T\d{6}Z-[0-9a-f]{12}\/ and verified;/);
     expect(report.alerts.map((a) => `${a.service} ${a.action}`)).toEqual(["pagerduty trigger", "slack message", "pagerduty resolve", "slack message"]);
     // The post-mortem and the timeline it came from.
     const pm = readFileSync(report.postmortem!, "utf8");

@@ -62,6 +62,21 @@ describe("drp code", () => {
     expect(oneLineError(r)).toMatch(/repo\.bundle does not match its manifest/);
   });
 
+  it("is what the workflow on main runs: OIDC role, whole history, synthesized stacks, options drp knows", () => {
+    const wf = readFileSync(join(__dirname, "..", "..", ".github", "workflows", "code-backup.yml"), "utf8");
+    expect(wf).toMatch(/branches: \[main\]/);
+    expect(wf).toMatch(/id-token: write/);
+    expect(wf).toMatch(/fetch-depth: 0/);
+    expect(wf).toMatch(/run: npx cdktf synth\n/);
+    const line = wf.split("\n").find((l) => l.includes("npx drp code backup"))!;
+    const used = [...line.matchAll(/ (--[a-z-]+)/g)].map((m) => m[1]);
+    const { buildProgram } = require("../../scripts/drp") as typeof import("../../scripts/drp");
+    const backup = buildProgram().commands.find((c) => c.name() === "code")!.commands.find((c) => c.name() === "backup")!;
+    const known = backup.options.map((o) => o.long);
+    expect(used).toEqual(["--bucket", "--stacks", "--json"]);
+    for (const flag of used) expect(known).toContain(flag);
+  });
+
   it("names the missing bucket in one line, exit 2", async () => {
     const r = await runDrp(["code", "backup", "--repo", repo], { DRP_DR_BUCKET: undefined });
     expect(r.code).toBe(2);

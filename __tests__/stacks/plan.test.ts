@@ -30,6 +30,22 @@ describe("DR storage", () => {
     expect([primary, secondary]).not.toContain(dr.region);
   });
 
+  it("lets only the backup workflow on main write the plan's own code, and only under code/", () => {
+    const oidc = only(s, "aws_iam_openid_connect_provider");
+    expect(oidc).toMatchObject({ url: "https://token.actions.githubusercontent.com", client_id_list: ["sts.amazonaws.com"] });
+    const role = resources(s, "aws_iam_role").find((r) => r.name === "livestreamsell-code-backup");
+    const trust = JSON.parse(role.assume_role_policy).Statement;
+    expect(trust).toEqual([
+      expect.objectContaining({
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:livestreamsell/drp:ref:refs/heads/main" } },
+      }),
+    ]);
+    const statements = JSON.parse(role.inline_policy[0].policy).Statement as { Action: string | string[]; Resource: string }[];
+    expect(statements.flatMap((x) => x.Action)).toEqual(["s3:PutObject", "kms:GenerateDataKey", "kms:Encrypt"]);
+    expect(statements[0].Resource).toMatch(/\/code\/\*$/);
+  });
+
   it("has Object Lock enabled on the bucket with a default retention", () => {
     expect(dr.object_lock_enabled).toBe(true);
     const lock = only(s, "aws_s3_bucket_object_lock_configuration");

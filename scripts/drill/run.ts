@@ -9,7 +9,8 @@
  */
 import { createHmac, randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Client } from "pg";
 import { BUFFERED_HEADER, MAINTENANCE_HEADER, SIGNATURE_HEADER } from "../../constructs/maintenance-page/bindings";
@@ -103,6 +104,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     stops.length = 0;
   };
   const unregister = onInterrupt(stopAll);
+  const scratch = mkdtempSync(join(tmpdir(), "drp-drill-"));
+  stops.push(async () => rmSync(scratch, { recursive: true, force: true }));
   const appSecret = randomBytes(16).toString("hex");
   const bypassToken = randomBytes(32).toString("hex");
   try {
@@ -150,6 +153,10 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     const exportAt = Date.now();
     const exported = await exportDatabase({ s3: moto.s3, bucket: DR_BUCKET, prefix: "exports/", criticalTables: [...CRITICAL_TABLES], db: connectionFromUrl(primaryDb.urlFor(DATABASE)) });
     const backup = o.scenario === "pitr" ? await primaryDb.baseBackup() : undefined;
+    // The plan's own code, as the workflow on main backs it up (when this is a git checkout).
+    const { backupCode, restoreCode } = require("../backups/code-bundle") as typeof import("../backups/code-bundle");
+    const repoRoot = join(__dirname, "..", "..");
+    const codeBacked = existsSync(join(repoRoot, ".git")) ? await backupCode({ s3: moto.s3, bucket: DR_BUCKET, repo: repoRoot }) : undefined;
 
     // ---- traffic through the Worker, throughout ----------------------------------------------------
     const acked = new Map<string, number>(); // order ref -> time acknowledged
@@ -273,6 +280,13 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
       },
       compute: {
         async restore() {
+          // GitHub may be down too: the deploy runs from the code kept in the DR bucket.
+          let code = "no git checkout to back up: code bundle skipped";
+          if (codeBacked) {
+            const to = join(scratch, "code");
+            const got = await restoreCode({ s3: moto.s3, bucket: DR_BUCKET, to });
+            code = `code ${got.manifest.commit.slice(0, 12)} restored from s3://${DR_BUCKET}/${got.dir} and verified`;
+          }
           secondary = await startStorefront({ name: "secondary", databaseUrl: endpoint.urlFor(DATABASE), appSecret });
           stops.push(() => secondary!.stop());
           lb.setPools([
@@ -280,7 +294,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
             { name: "primary", url: primary.url },
           ]);
           await lb.probe();
-          return `secondary origin ${secondary.url} up; pools: secondary, primary`;
+          return `${code}; secondary origin ${secondary.url} up; pools: secondary, primary`;
         },
         async healthy() {
           if (!secondary) return false;
