@@ -22,7 +22,7 @@ describe("daily backup check stack", () => {
     expect([task.cpu, task.memory]).toEqual(["256", "512"]);
     const [c] = JSON.parse(task.container_definitions);
     expect(c).toMatchObject({ name: BACKUP_CHECK_CONTAINER, image: config.export.image, command: ["backups", "check", "--json"] });
-    expect(c.secrets).toEqual([{ name: "SUPABASE_ACCESS_TOKEN", valueFrom: expect.stringMatching(/^\$\{data\.aws_secretsmanager_secret\./) }]);
+    expect(c.secrets).toEqual([{ name: "SUPABASE_ACCESS_TOKEN", valueFrom: expect.stringMatching(/^\$\{aws_secretsmanager_secret\.daily-check_supabase-token_[\w-]+\.arn\}$/) }]);
   });
 
   it("hands the task the whole validated configuration, which parses back to the same plan", () => {
@@ -81,8 +81,9 @@ describe("daily backup check stack", () => {
     expect(stacks.export.resource?.aws_cloudwatch_event_target && Object.values(stacks.export.resource.aws_cloudwatch_event_target)[0].arn).toBe(target.arn);
   });
 
-  it("declares the Supabase token's secret in the secrets stack", () => {
-    const names = resources(stacks.secrets, "aws_secretsmanager_secret").map((s) => s.name);
-    expect(names).toContain(config.assurance.supabaseTokenSecretName);
+  it("declares the Supabase token's secret beside the check, in its account, as the export's database URL", () => {
+    const names = resources(stacks["backup-check"], "aws_secretsmanager_secret").map((s) => s.name);
+    expect(names).toEqual([config.assurance.supabaseTokenSecretName]);
+    expect(resources(stacks.secrets, "aws_secretsmanager_secret").map((s) => s.name)).not.toContain(config.assurance.supabaseTokenSecretName);
   });
 });

@@ -99,13 +99,15 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
   mkdirSync(o.outDir, { recursive: true });
   const timelinePath = resolve(o.outDir, "timeline.json");
   const stops: (() => Promise<unknown>)[] = [];
+  // Everything stops at once (nothing waits on another), so an interrupt's cleanup deadline is never the limit.
   const stopAll = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
-    stops.length = 0;
+    const all = stops.splice(0, stops.length);
+    await Promise.allSettled(all.map((s) => s()));
   };
   const unregister = onInterrupt(stopAll);
   const scratch = mkdtempSync(join(tmpdir(), "drp-drill-"));
-  stops.push(async () => rmSync(scratch, { recursive: true, force: true }));
+  const removeScratch = () => rmSync(scratch, { recursive: true, force: true });
+  process.once("exit", removeScratch);
   const appSecret = randomBytes(16).toString("hex");
   const bypassToken = randomBytes(32).toString("hex");
   try {
@@ -416,6 +418,8 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     };
   } finally {
     await stopAll();
+    removeScratch();
+    process.off("exit", removeScratch);
     unregister();
   }
 }
