@@ -23,7 +23,26 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
     ...(env !== process.env && env.AWS_REGION ? { region: env.AWS_REGION } : {}),
     // Retries stay short so an unreachable endpoint fails in seconds, not minutes.
     maxAttempts: 3,
+    // Bounded waits: a connect that never completes, or a socket that goes silent mid-request (an
+    // endpoint that accepts and never answers, a stalled proxy), fails that attempt instead of hanging.
+    requestHandler: {
+      connectionTimeout: timeoutMs(env, "DRP_S3_CONNECT_TIMEOUT_MS", S3_CONNECT_TIMEOUT_MS),
+      // socketTimeout is the idle timeout (no byte either way); requestTimeout would cap a whole part upload.
+      socketTimeout: timeoutMs(env, "DRP_S3_IDLE_TIMEOUT_MS", S3_IDLE_TIMEOUT_MS),
+    },
   });
+}
+
+/** Default connect timeout for S3: generous for a distant region, short enough to fail fast. */
+export const S3_CONNECT_TIMEOUT_MS = 10_000;
+/** Default socket idle timeout for S3: no byte either way for this long fails the attempt (then retried). */
+export const S3_IDLE_TIMEOUT_MS = 120_000;
+
+function timeoutMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new DrpError(`${name}="${raw}" is not a positive number of milliseconds; use e.g. ${fallback} or unset it`, 2);
+  return Number(raw);
 }
 
 /**
