@@ -6,7 +6,7 @@
  * (recovery_target_time), which is what Supabase's point-in-time recovery does with its own WAL archive.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -236,11 +236,4 @@ async function launch(parent: string, data: string, extra: Record<string, string
       }
     },
   };
-}
-
-/** Used where writing as the server's user matters; exported for the drill's checks of its own temp dir. */
-export function writableTempDir(): void {
-  const probe = mkdtempSync(join(tmpdir(), "drp-probe-"));
-  writeFileSync(join(probe, "x"), "");
-  rmSync(probe, { recursive: true, force: true });
 }
