@@ -7,20 +7,10 @@
  * not even start the task (dead-letter queue not empty).
  */
 import { Construct } from "constructs";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { EcsCluster } from "@cdktf/provider-aws/lib/ecs-cluster";
-import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
-import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
-import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
-import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
-import { alertActions } from "../alerting";
-import { fargateSizeProblem } from "../fargate";
-import { serviceRole } from "../iam";
-import { validName } from "../names";
-import { Network } from "../network";
+import type { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
+import type { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
+import type { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { scheduledTask } from "../scheduled-task";
 import { PlanSecrets } from "../secrets";
 
 export interface ScheduledExportProps {
@@ -53,9 +43,6 @@ export interface ScheduledExportProps {
   readonly memoryMiB?: number;
 }
 
-/** Why an export task stopped without running its container: ECS reports no exit code for these. */
-export const NEVER_STARTED_STOP_CODES = ["TaskFailedToStart"] as const;
-
 export class ScheduledExport extends Construct {
   readonly schedule: SchedulerSchedule;
   readonly taskDefinition: EcsTaskDefinition;
@@ -65,42 +52,36 @@ export class ScheduledExport extends Construct {
     super(scope, id);
     const { region, name } = props;
     if (!props.prefix.endsWith("/")) throw new Error(`${this.node.path}: prefix "${props.prefix}" must end with "/"`);
-    const cpu = props.cpu ?? 1024;
-    const memoryMiB = props.memoryMiB ?? 2048;
-    const size = fargateSizeProblem(cpu, memoryMiB);
-    if (size) throw new Error(`${this.node.path}: ${size} (props cpu and memoryMiB)`);
-    const field = "name (the configuration's project)";
-
-    const network = new Network(this, "network", { name: `${name}-export`, region, cidr: props.vpcCidr ?? "10.30.0.0/24" });
-    const egressOnly = new SecurityGroup(this, "task-sg", {
-      region,
-      name: `${name}-export`,
-      description: "Export job: outbound only (database and S3)",
-      vpcId: network.vpc.id,
-      egress: [{ fromPort: 0, toPort: 0, protocol: "-1", cidrBlocks: ["0.0.0.0/0"] }],
-    });
-    const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}-export`, retentionInDays: props.logRetentionDays ?? 30 });
-    const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", `${name}-export`, field) });
     // Created beside the job, in its account (the DR account when there is one): the task reads it at run
     // time, so nothing needs its value to plan, and it can never sit in an account the job cannot read.
     const [dbSecret] = new PlanSecrets(this, "database-url", {
       region,
       secrets: [{ name: props.databaseUrlSecretName, description: "DATABASE_URL the weekly export dumps" }],
     }).secrets;
-
-    const executionRole = serviceRole(this, "execution-role", {
-      name: `${name}-export-execution`,
-      service: "ecs-tasks.amazonaws.com",
-      statements: [
-        { Sid: "ReadDatabaseUrl", Action: "secretsmanager:GetSecretValue", Resource: dbSecret.arn },
-        { Sid: "WriteLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logs.arn}:*` },
-      ],
-    });
     const exportsArn = `${props.bucketArn}/${props.prefix}*`;
-    const taskRole = serviceRole(this, "task-role", {
-      name: `${name}-export-task`,
-      service: "ecs-tasks.amazonaws.com",
-      statements: [
+    const task = scheduledTask(this, {
+      base: `${name}-export`,
+      region,
+      vpcCidr: props.vpcCidr ?? "10.30.0.0/24",
+      egressDescription: "Export job: outbound only (database and S3)",
+      logRetentionDays: props.logRetentionDays ?? 30,
+      // pg_dump compresses on one core and the upload streams in 8 MiB parts: no disk, modest memory.
+      cpu: props.cpu ?? 1024,
+      memoryMiB: props.memoryMiB ?? 2048,
+      container: {
+        name: "export",
+        image: props.image,
+        command: ["export", "--json"],
+        environment: [
+          { name: "DRP_EXPORT_BUCKET", value: props.bucketName },
+          { name: "DRP_EXPORT_PREFIX", value: props.prefix },
+          { name: "DRP_CRITICAL_TABLES", value: props.criticalTables.join(",") },
+          { name: "AWS_REGION", value: region },
+        ],
+        secrets: [{ name: "DATABASE_URL", valueFrom: dbSecret.arn }],
+      },
+      executionStatements: [{ Sid: "ReadDatabaseUrl", Action: "secretsmanager:GetSecretValue", Resource: dbSecret.arn }],
+      taskStatements: [
         // Multipart upload needs Put + Abort (AbortMultipartUpload discards unfinished parts, never a stored object).
         { Sid: "WriteExports", Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: exportsArn },
         // Read back what was written: refuse an existing manifest, confirm the dump version and its lock.
@@ -108,101 +89,15 @@ export class ScheduledExport extends Construct {
         { Sid: "ReadLockConfig", Action: ["s3:GetBucketObjectLockConfiguration"], Resource: props.bucketArn },
         { Sid: "EncryptExports", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: props.bucketKeyArn },
       ],
+      runSid: "RunExportTask",
+      schedule: { expression: props.schedule, name: `${name}-weekly-export`, description: "Weekly export of the database to the independent DR bucket" },
+      retryAttempts: props.retryAttempts ?? 3,
+      alarmTopicArn: props.alarmTopicArn,
+      notStartedDescription: "The weekly export could not be started (scheduler dead-letter queue is not empty).",
+      failedDescription: "The export task stopped with a non-zero exit code, or stopped without ever starting",
     });
-    this.taskDefinition = new EcsTaskDefinition(this, "task", {
-      region,
-      family: `${name}-export`,
-      requiresCompatibilities: ["FARGATE"],
-      networkMode: "awsvpc",
-      // pg_dump compresses on one core and the upload streams in 8 MiB parts: no disk, modest memory.
-      cpu: String(cpu),
-      memory: String(memoryMiB),
-      executionRoleArn: executionRole.arn,
-      taskRoleArn: taskRole.arn,
-      runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
-      containerDefinitions: JSON.stringify([
-        {
-          name: "export",
-          image: props.image,
-          essential: true,
-          command: ["export", "--json"],
-          environment: [
-            { name: "DRP_EXPORT_BUCKET", value: props.bucketName },
-            { name: "DRP_EXPORT_PREFIX", value: props.prefix },
-            { name: "DRP_CRITICAL_TABLES", value: props.criticalTables.join(",") },
-            { name: "AWS_REGION", value: region },
-          ],
-          secrets: [{ name: "DATABASE_URL", valueFrom: dbSecret.arn }],
-          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": logs.name, "awslogs-region": region, "awslogs-stream-prefix": "export" } },
-        },
-      ]),
-    });
-
-    this.deadLetterQueue = new SqsQueue(this, "dead-letters", {
-      region,
-      name: validName(this, "sqsQueue", `${name}-export-dead-letters`, field),
-      messageRetentionSeconds: 14 * 24 * 3600,
-      sqsManagedSseEnabled: true,
-    });
-    const schedulerRole = serviceRole(this, "scheduler-role", {
-      name: `${name}-export-scheduler`,
-      service: "scheduler.amazonaws.com",
-      statements: [
-        { Sid: "RunExportTask", Action: "ecs:RunTask", Resource: `${this.taskDefinition.arnWithoutRevision}:*`, Condition: { ArnLike: { "ecs:cluster": cluster.arn } } },
-        { Sid: "PassTaskRoles", Action: "iam:PassRole", Resource: [executionRole.arn, taskRole.arn] },
-        { Sid: "DeadLetter", Action: "sqs:SendMessage", Resource: this.deadLetterQueue.arn },
-      ],
-    });
-    this.schedule = new SchedulerSchedule(this, "schedule", {
-      region,
-      name: validName(this, "schedule", `${name}-weekly-export`, field),
-      description: "Weekly export of the database to the independent DR bucket",
-      scheduleExpression: props.schedule,
-      scheduleExpressionTimezone: "UTC",
-      flexibleTimeWindow: { mode: "OFF" },
-      target: {
-        arn: cluster.arn,
-        roleArn: schedulerRole.arn,
-        ecsParameters: {
-          taskDefinitionArn: this.taskDefinition.arnWithoutRevision,
-          launchType: "FARGATE",
-          taskCount: 1,
-          networkConfiguration: { subnets: network.publicSubnetIds, securityGroups: [egressOnly.id], assignPublicIp: true },
-        },
-        retryPolicy: { maximumRetryAttempts: props.retryAttempts ?? 3, maximumEventAgeInSeconds: 6 * 3600 },
-        deadLetterConfig: { arn: this.deadLetterQueue.arn },
-      },
-    });
-
-    new CloudwatchMetricAlarm(this, "not-started-alarm", {
-      region,
-      alarmName: `${name}-export-not-started`,
-      alarmDescription: "The weekly export could not be started (scheduler dead-letter queue is not empty).",
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: this.deadLetterQueue.name },
-      statistic: "Maximum",
-      period: 300,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-      ...alertActions(props.alarmTopicArn),
-    });
-    const failed = new CloudwatchEventRule(this, "failed-rule", {
-      region,
-      name: validName(this, "eventRule", `${name}-export-failed`, field),
-      description: "The export task stopped with a non-zero exit code, or stopped without ever starting",
-      eventPattern: JSON.stringify({
-        source: ["aws.ecs"],
-        "detail-type": ["ECS Task State Change"],
-        detail: {
-          clusterArn: [cluster.arn],
-          lastStatus: ["STOPPED"],
-          $or: [{ containers: { name: ["export"], exitCode: [{ "anything-but": 0 }] } }, { stopCode: [...NEVER_STARTED_STOP_CODES] }],
-        },
-      }),
-    });
-    new CloudwatchEventTarget(this, "failed-target", { region, rule: failed.name, arn: props.alarmTopicArn, targetId: "alerts" });
+    this.schedule = task.schedule;
+    this.taskDefinition = task.taskDefinition;
+    this.deadLetterQueue = task.deadLetterQueue;
   }
 }
