@@ -99,6 +99,26 @@ describe("drp drill", () => {
     expect(leftovers).toEqual([]);
   });
 
+  it("--keep prints the report, keeps the recovered app up until Ctrl-C, then stops everything", async () => {
+    const tmp = reachableTmp("tmp-keep-");
+    const child = spawnDrp(["drill", "--keep", "--json", "--out", join(work, "out-keep")], { TMPDIR: tmp });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 90_000;
+    while (!stderr.includes("Ctrl-C stops it") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect((JSON.parse(stdout) as DrillReport).ok).toBe(true);
+    const edge = /through the Worker (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1];
+    const page = await fetch(`${edge}/api/products?limit=1`);
+    expect(page.status).toBe(200);
+    child.kill("SIGINT");
+    const r = await exited(child);
+    expect(r.code).toBe(0);
+    expect(leftIn(tmp)).toEqual([]);
+    await expect(fetch(edge)).rejects.toThrow();
+  });
+
   it("says in one line when PostgreSQL cannot reach the temporary directory", async () => {
     const closed = mkdtempSync(join(work, "closed-"));
     const r = await runDrp(["drill"], { TMPDIR: closed });

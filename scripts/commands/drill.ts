@@ -20,29 +20,49 @@ export function registerDrill(program: Command): void {
     .option("--time-scale <n>", "divide production waits by this (5 min detection -> 3 s at 100)", "100")
     .option("--out <dir>", "where the timeline and post-mortem are written", join("drill-reports", new Date().toISOString().replace(/[:.]/g, "-")))
     .addOption(new Option("--lang <lang>", "language of the post-mortem").choices(["es", "en"]).default("es"))
+    .option("--keep", "after the report, keep the environment running (URLs on stderr) until Ctrl-C")
     .option("--json", "print one JSON object (scenario, ok, rtoSeconds, rpo, steps, alerts, postmortem)")
-    .action(async (raw: { scenario: "pitr" | "provider-loss"; timeScale: string; out: string; lang: "es" | "en"; json?: boolean }) => {
+    .action(async (raw: { scenario: "pitr" | "provider-loss"; timeScale: string; out: string; lang: "es" | "en"; keep?: boolean; json?: boolean }) => {
       const scale = timeScale(raw.timeScale);
       const { runDrill } = (require("../drill/run") as typeof import("../drill/run"));
       const started = Date.now();
+      let printed = false;
+      const print = (report: import("../drill/run").DrillReport) => {
+        if (printed) return;
+        printed = true;
+        emit(raw.json === true, report, () =>
+          [
+            `drill ${report.scenario}: ${report.ok ? "PASSED" : `FAILED${report.failedStep ? ` at ${report.failedStep}` : " (data lost)"}`}`,
+            `  recovery time (RTO): ${report.rtoSeconds ?? "—"} s (waits scaled 1/${report.timeScale}: detection after ${report.scaled.unhealthyThresholdSeconds} s instead of ${report.scaled.productionUnhealthyMinutes} min)`,
+            `  data loss (RPO): ${report.rpo.seconds} s; orders lost ${report.rpo.ordersLost} of ${report.traffic.ordersAcknowledged} acknowledged; comments lost ${report.rpo.commentsLost} of ${report.traffic.commentsAccepted} accepted (${report.traffic.commentsBuffered} buffered at the edge, ${report.traffic.commentsReplayed} replayed)`,
+            ...report.steps.map((s) => `  ${s.ok ? "✔" : "✘"} ${s.name.padEnd(16)} ${String(s.seconds).padStart(6)} s  ${s.error ?? s.detail}`),
+            `  alerts: ${report.alerts.map((a) => `${a.service} ${a.action}`).join(", ") || "none"}`,
+            `  timeline: ${report.timeline}`,
+            `  post-mortem: ${report.postmortem ?? "not written"}`,
+          ].join("\n"),
+        );
+      };
       const report = await runDrill({
         scenario: raw.scenario,
         timeScale: scale,
         outDir: raw.out,
         lang: raw.lang,
         onProgress: raw.json ? undefined : (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`),
+        keep: raw.keep
+          ? async (r, urls) => {
+              print(r);
+              process.stderr.write(`drill environment kept: the app through the Worker ${urls.edge}, alert sink ${urls.alerts}, database ${urls.database}; Ctrl-C stops it\n`);
+              // miniflare answers SIGINT with process.exit(130) before anything is stopped: here Ctrl-C is the
+              // normal end, and the drill stops everything itself once this resolves.
+              for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(sig);
+              await new Promise<void>((resolve) => {
+                process.once("SIGINT", () => resolve());
+                process.once("SIGTERM", () => resolve());
+              });
+            }
+          : undefined,
       });
-      emit(raw.json === true, report, () =>
-        [
-          `drill ${report.scenario}: ${report.ok ? "PASSED" : `FAILED${report.failedStep ? ` at ${report.failedStep}` : " (data lost)"}`}`,
-          `  recovery time (RTO): ${report.rtoSeconds ?? "—"} s (waits scaled 1/${report.timeScale}: detection after ${report.scaled.unhealthyThresholdSeconds} s instead of ${report.scaled.productionUnhealthyMinutes} min)`,
-          `  data loss (RPO): ${report.rpo.seconds} s; orders lost ${report.rpo.ordersLost} of ${report.traffic.ordersAcknowledged} acknowledged; comments lost ${report.rpo.commentsLost} of ${report.traffic.commentsAccepted} accepted (${report.traffic.commentsBuffered} buffered at the edge, ${report.traffic.commentsReplayed} replayed)`,
-          ...report.steps.map((s) => `  ${s.ok ? "✔" : "✘"} ${s.name.padEnd(16)} ${String(s.seconds).padStart(6)} s  ${s.error ?? s.detail}`),
-          `  alerts: ${report.alerts.map((a) => `${a.service} ${a.action}`).join(", ") || "none"}`,
-          `  timeline: ${report.timeline}`,
-          `  post-mortem: ${report.postmortem ?? "not written"}`,
-        ].join("\n"),
-      );
+      print(report);
       if (!report.ok) process.exitCode = 1;
     });
 }

@@ -44,6 +44,11 @@ export interface DrillOptions {
   readonly outDir: string;
   readonly lang?: Lang;
   readonly onProgress?: (line: string) => void;
+  /**
+   * --keep: called with the report while everything still runs (the edge, the alert sink, the database);
+   * the environment is stopped once the returned promise settles.
+   */
+  readonly keep?: (report: DrillReport, urls: { edge: string; alerts: string; database: string }) => Promise<void>;
 }
 
 export interface DrillReport {
@@ -398,7 +403,7 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
     // The post-mortem is the plan's last step, run once the facts are in.
     const final = result.ok ? await runPlan({ adapters, timeline, path: timelinePath, onStep: (e) => say(e.status === "running" ? `▶ ${e.step}` : `✔ ${e.step} ${e.detail}`) }) : result;
     const pm = timeline.entries.find((e) => e.step === "postmortem" && e.status === "ok")?.detail ?? null;
-    return {
+    const report: DrillReport = {
       scenario: o.scenario,
       ok: final.ok && (o.scenario !== "pitr" || (ordersLost === 0 && commentsLost === 0)),
       failedStep: final.failed ?? null,
@@ -412,6 +417,12 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
       timeline: timelinePath,
       postmortem: pm,
     };
+    if (o.keep) {
+      // The operator stops a kept environment with Ctrl-C: that is the normal end, not an interruption.
+      unregister();
+      await o.keep(report, { edge: edge.url, alerts: sink.pagerdutyUrl.replace(/\/v2\/enqueue$/, ""), database: endpoint.urlFor(DATABASE) });
+    }
+    return report;
   } finally {
     await stopAll();
     removeScratch();
