@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DrpError } from "../lib/cli";
+import { checkApiShape, parseApiJson } from "../lib/api-response";
 
 export const DEFAULT_SUPABASE_API_URL = "https://api.supabase.com";
 
@@ -83,22 +84,10 @@ export function supabaseApi(baseUrl: string, token: string, timeoutMs = 30_000):
       const err = res.status >= 500 || res.status === 429 ? TransientApiError : DrpError;
       throw new err(`Supabase API ${what} failed: ${hint}${detail ? ` (${res.status}: ${detail})` : ""}`, 1);
     }
-    if (!text) return undefined;
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new DrpError(`Supabase API ${what} returned non-JSON (${text.slice(0, 80)})`, 1);
-    }
+    return parseApiJson("Supabase API", what, text);
   }
 
-  function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-    const r = schema.safeParse(value);
-    if (!r.success) {
-      const i = r.error.issues[0];
-      throw new DrpError(`Supabase API ${what} returned an unexpected shape: ${i.path.join(".") || "(root)"}: ${i.message}`, 1);
-    }
-    return r.data;
-  }
+  const check = <T>(schema: z.ZodType<T>, value: unknown, what: string): T => checkApiShape("Supabase API", schema, value, what);
 
   const enc = encodeURIComponent;
   return {

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { DrpError } from "../lib/cli";
+import { checkApiShape, parseApiJson } from "../lib/api-response";
 
 export const DEFAULT_RENDER_API_URL = "https://api.render.com";
 export const RENDER_API_KEY_ENV = "RENDER_API_KEY";
@@ -110,23 +111,11 @@ export function renderApi(baseUrl: string, apiKey: string, opts: RenderApiOption
                   : `HTTP ${res.status}`;
         throw new DrpError(`Render API ${what} failed: ${hint}${detail ? ` (${res.status}: ${detail})` : ""}`, 1);
       }
-      if (!text) return undefined;
-      try {
-        return JSON.parse(text);
-      } catch {
-        throw new DrpError(`Render API ${what} returned non-JSON (${text.slice(0, 80)})`, 1);
-      }
+      return parseApiJson("Render API", what, text);
     }
   }
 
-  function deploy(value: unknown, what: string): Deploy {
-    const r = DeploySchema.safeParse(value);
-    if (!r.success) {
-      const i = r.error.issues[0];
-      throw new DrpError(`Render API ${what} returned an unexpected shape: ${i.path.join(".") || "(root)"}: ${i.message}`, 1);
-    }
-    return r.data;
-  }
+  const deploy = (value: unknown, what: string): Deploy => checkApiShape("Render API", DeploySchema, value, what);
 
   const enc = encodeURIComponent;
   return {

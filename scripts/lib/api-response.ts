@@ -1,0 +1,23 @@
+/** Reading a JSON API's answer, the one way the drp API clients (Supabase, Render) do it: one-line errors naming the API and the call. */
+import type { z } from "zod";
+import { DrpError } from "./cli";
+
+/** The body as JSON; empty means no value. */
+export function parseApiJson(api: string, what: string, text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DrpError(`${api} ${what} returned non-JSON (${text.slice(0, 80)})`, 1);
+  }
+}
+
+/** The value checked against the schema the API documents; the first mismatch named. */
+export function checkApiShape<T>(api: string, schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new DrpError(`${api} ${what} returned an unexpected shape: ${i.path.join(".") || "(root)"}: ${i.message}`, 1);
+  }
+  return r.data;
+}
