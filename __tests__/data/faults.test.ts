@@ -133,8 +133,8 @@ describe("a damaged or missing export is refused before anything is touched", ()
   });
 
   it("rejects manifests with an unknown format version, malformed keys or invalid table names", async () => {
-    const v2 = await copyExport("v2", { manifest: (m) => ({ ...m, formatVersion: 2 }) });
-    await failsWith(verifyExport({ s3: moto.s3, uri: v2 }), /has format version 2; this drp reads version 1/);
+    const v9 = await copyExport("v9", { manifest: (m) => ({ ...m, formatVersion: 9 }) });
+    await failsWith(verifyExport({ s3: moto.s3, uri: v9 }), /has format version 9; this drp reads versions 1 and 2/);
 
     const badKey = await copyExport("bad-key", { manifest: (m) => ({ ...m, objects: { ...(m.objects as object), dumpKey: "exports/../../etc/db.dump" } }) });
     await failsWith(verifyExport({ s3: moto.s3, uri: badKey }), /is invalid: objects\.dumpKey: must be a plain S3 key/);

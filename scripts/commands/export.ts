@@ -16,7 +16,10 @@ export function registerExport(program: Command): void {
     .description("dump the database (pg_dump -Fc) into the DR bucket, hashed while streaming, manifest written last")
     .option("--bucket <name>", "DR bucket (default: $DRP_EXPORT_BUCKET)")
     .option("--prefix <prefix>", "key prefix ending in / (default: $DRP_EXPORT_PREFIX, else export.prefix of the config)")
-    .option("--critical-tables <list>", "comma-separated tables to count exactly (default: $DRP_CRITICAL_TABLES, else export.criticalTables)")
+    .option(
+      "--critical-tables <list>",
+      "comma-separated tables to count exactly; a partitioned table counts as its leaf partitions (default: $DRP_CRITICAL_TABLES, else export.criticalTables)",
+    )
     .option("--json", "print one JSON object: manifest, sha256, bytes, rowCounts, ...")
     .addHelpText(
       "after",
@@ -63,6 +66,7 @@ Example:
           sha256: manifest.dump.sha256,
           bytes: manifest.dump.bytes,
           rowCounts: manifest.rowCounts,
+          partitions: manifest.partitions,
           retainUntil: manifest.dump.objectLock.retainUntil,
           startedAt: manifest.startedAt,
           finishedAt: manifest.finishedAt,

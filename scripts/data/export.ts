@@ -5,7 +5,7 @@
  * manifest and no pending multipart upload, so rerunning is always safe.
  */
 import { createHash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import { Transform, type TransformCallback, type Writable } from "node:stream";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { Client } from "pg";
@@ -14,10 +14,10 @@ import { DrpError } from "../lib/cli";
 import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
 import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
-import { readBucketDefaultRetention } from "./artifact";
+import { checkToc, readBucketDefaultRetention } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
-import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type Manifest } from "./manifest";
-import { countRows, resolveTables } from "./tables";
+import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type CriticalCounts, type Manifest } from "./manifest";
+import { countCritical, resolveTables, type CriticalTable } from "./tables";
 
 const MiB = 1024 * 1024;
 /** 8 MiB parts, 4 in flight: the process stays under 200 MB; parts grow only for databases over ~70 GB. */
@@ -54,28 +54,50 @@ export interface ExportResult {
 
 const since = (t: number) => Math.round((performance.now() - t) / 10) / 100;
 
-/** Hashes and counts what passes; holds back end-of-stream until `beforeEnd` settles, so a failed
- * pg_dump (which still closes its stdout) fails the upload instead of completing a truncated object. */
+/**
+ * Hashes and counts what passes, and copies it to `tee` (pg_restore --list) for as long as that reads.
+ * Holds back end-of-stream until `beforeEnd` settles, so a failed pg_dump (which still closes its
+ * stdout) or a failed check fails the upload instead of completing the object.
+ */
 class DigestStream extends Transform {
   private readonly hash = createHash("sha256");
+  private teeOpen: boolean;
+  private readonly teeClosed: Promise<void>;
   bytes = 0;
   constructor(
     private readonly beforeEnd: () => Promise<unknown>,
+    private readonly tee: Writable,
     private readonly onBytes?: (n: number) => void,
   ) {
     super();
+    this.teeOpen = true;
+    // pg_restore --list stops reading once it has the table of contents: that closes the tee, not the export.
+    this.teeClosed = new Promise((resolve) => {
+      const closed = () => {
+        this.teeOpen = false;
+        resolve();
+      };
+      tee.on("error", closed);
+      tee.on("close", closed);
+    });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(this.bytes);
-    cb(null, chunk);
+    if (!this.teeOpen || this.tee.write(chunk)) return cb(null, chunk);
+    void Promise.race([new Promise((r) => this.tee.once("drain", r)), this.teeClosed]).then(() => cb(null, chunk));
   }
   override _flush(cb: TransformCallback): void {
+    if (this.teeOpen) this.tee.end();
     this.beforeEnd().then(
       () => cb(),
       (e: Error) => cb(e),
     );
+  }
+  override _destroy(e: Error | null, cb: (e: Error | null) => void): void {
+    this.tee.destroy();
+    cb(e);
   }
   digest(): string {
     return this.hash.digest("hex");
@@ -127,7 +149,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
   const snap = await openSnapshot(db);
   const { client } = snap;
   try {
-    let tables: string[];
+    let tables: CriticalTable[];
     try {
       tables = await resolveTables(client, opts.criticalTables);
     } catch (e) {
@@ -140,7 +162,22 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
       { connection: db.toolConnection(), stdout: "pipe" },
     );
-    const digest = new DigestStream(() => dump.done, opts.onBytes);
+    // The dump's own table of contents, read from the stream as it passes (pg_restore needs only its
+    // head), is checked against the counts with the check restore runs, before the upload may complete.
+    const list = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
+    const dumpUri = s3Uri({ bucket, key: keys.dumpKey });
+    const counted = countCritical(client, tables).catch((e: unknown) => {
+      throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
+    });
+    const listed = list.done.catch((e: unknown) => {
+      throw new DrpError(`pg_dump's output is not readable by pg_restore (${(e as Error).message}); export not recorded`, 1);
+    });
+    const checked = Promise.all([counted, listed]).then(([counts, toc]) => {
+      checkToc(toc, counts, dumpUri);
+      return counts;
+    });
+    checked.catch(() => undefined);
+    const digest = new DigestStream(() => Promise.all([dump.done, checked]), list.stdin!, opts.onBytes);
     dump.stdout!.on("error", (e) => digest.destroy(e));
     dump.stdout!.pipe(digest);
 
@@ -161,27 +198,24 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       () => (dumpSeconds = since(dumpStarted)),
       () => undefined,
     );
-    const counted = countRows(client, tables).catch((e: unknown) => {
-      throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
-    });
-
     let versionId: string | undefined;
-    let rowCounts: Record<string, number>;
+    let counts: CriticalCounts;
     try {
-      const [up, , counts] = await Promise.all([
+      const [up, , checkedCounts] = await Promise.all([
         uploaded.catch((e: unknown) => {
           throw e instanceof DrpError ? e : new DrpError(describeS3Error(e, `uploading s3://${bucket}/${keys.dumpKey} failed`), 1);
         }),
         dump.done,
-        counted,
+        checked,
       ]);
       versionId = up.VersionId;
-      rowCounts = counts;
+      counts = checkedCounts;
     } catch (e) {
       dump.kill();
+      list.kill();
       digest.destroy();
       await upload.abort().catch(() => undefined);
-      await Promise.allSettled([uploaded, dump.done, counted]);
+      await Promise.allSettled([uploaded, dump.done, checked]);
       throw e;
     } finally {
       forgetUpload();
@@ -223,7 +257,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
         versionId: versionId ?? head.VersionId ?? null,
         objectLock: { bucketDefault, mode: head.ObjectLockMode ?? null, retainUntil },
       },
-      rowCounts,
+      rowCounts: counts.rowCounts,
+      partitions: counts.partitions ?? {},
       warnings,
     } satisfies Manifest);
 

@@ -7,7 +7,12 @@ import { z } from "zod";
 import { DrpError } from "../lib/cli";
 import { isBucketName } from "../lib/s3";
 
-export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * Version 2 added `partitions` (the leaf partitions behind a partitioned critical table). Version 1
+ * manifests, which have none, stay readable.
+ */
+export const MANIFEST_FORMAT_VERSION = 2;
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, MANIFEST_FORMAT_VERSION];
 export const MANIFEST_FILE = "manifest.json";
 export const DUMP_FILE = "db.dump";
 
@@ -46,10 +51,11 @@ const isoInstant = z.iso.datetime({ offset: false });
 const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "must be 64 lowercase hex digits");
 const objectKey = z.string().regex(OBJECT_KEY, "must be a plain S3 key (no leading /, no empty, . or .. segments)");
 const lockMode = z.enum(["GOVERNANCE", "COMPLIANCE"]);
+const qualifiedTable = z.string().regex(QUALIFIED_TABLE, "must be a schema-qualified table name");
 
 export const ManifestSchema = z
   .strictObject({
-    formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+    formatVersion: z.union([z.literal(1), z.literal(MANIFEST_FORMAT_VERSION)]),
     kind: z.literal("postgres-export"),
     createdBy: z.string().max(200),
     source: z.strictObject({
@@ -79,7 +85,12 @@ export const ManifestSchema = z
       }),
     }),
     /** Exact row counts of the critical tables, from the dump's own snapshot. */
-    rowCounts: z.record(z.string().regex(QUALIFIED_TABLE, "must be a schema-qualified table name"), z.int().nonnegative()),
+    rowCounts: z.record(qualifiedTable, z.int().nonnegative()),
+    /**
+     * For each partitioned critical table, the exact row count of every leaf partition (pg_dump writes
+     * data for the leaves only); the parent's row count is their sum. Format 2 on.
+     */
+    partitions: z.record(qualifiedTable, z.record(qualifiedTable, z.int().nonnegative())).optional(),
     warnings: z.array(z.string().max(500)),
   })
   .superRefine((m, ctx) => {
@@ -89,10 +100,39 @@ export const ManifestSchema = z
     if (m.objects.dumpKey !== posix.join(dir, DUMP_FILE))
       ctx.addIssue({ code: "custom", path: ["objects", "dumpKey"], message: `must be ${DUMP_FILE} next to the manifest` });
     if (Object.keys(m.rowCounts).length === 0) ctx.addIssue({ code: "custom", path: ["rowCounts"], message: "must name at least one table" });
+    if (m.formatVersion === 1 && m.partitions) ctx.addIssue({ code: "custom", path: ["partitions"], message: "is not part of format version 1" });
+    if (m.formatVersion !== 1 && !m.partitions) ctx.addIssue({ code: "custom", path: ["partitions"], message: "is required from format version 2 on" });
+    for (const [parent, leaves] of Object.entries(m.partitions ?? {})) {
+      const sum = Object.values(leaves).reduce((a, n) => a + n, 0);
+      if (m.rowCounts[parent] === undefined) ctx.addIssue({ code: "custom", path: ["partitions", parent], message: "is not a table in rowCounts" });
+      else if (sum !== m.rowCounts[parent])
+        ctx.addIssue({ code: "custom", path: ["partitions", parent], message: `leaf partitions sum to ${sum} rows but rowCounts records ${m.rowCounts[parent]}` });
+    }
     if (Date.parse(m.finishedAt) < Date.parse(m.startedAt)) ctx.addIssue({ code: "custom", path: ["finishedAt"], message: "is before startedAt" });
   });
 
 export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** What the critical tables hold: the manifest's counts, and the leaves behind partitioned tables. */
+export type CriticalCounts = Pick<Manifest, "rowCounts" | "partitions">;
+
+/** Every count to check after a restore: each critical table, and each leaf partition behind one. */
+export function expectedCounts(counts: CriticalCounts): Record<string, number> {
+  const out: Record<string, number> = { ...counts.rowCounts };
+  for (const leaves of Object.values(counts.partitions ?? {})) Object.assign(out, leaves);
+  return out;
+}
+
+/** The tables whose data the dump must hold: each critical table, or the leaves of a partitioned one. */
+export function tablesWithData(counts: CriticalCounts): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of Object.keys(counts.rowCounts)) {
+    const leaves = counts.partitions?.[t];
+    if (!leaves) out.set(t, t);
+    else for (const leaf of Object.keys(leaves)) out.set(leaf, `${leaf} (partition of ${t})`);
+  }
+  return out;
+}
 
 /** Validates manifest text; every failure is one line naming the field. */
 export function parseManifest(text: string, where: string): Manifest {
@@ -103,8 +143,11 @@ export function parseManifest(text: string, where: string): Manifest {
     throw new DrpError(`manifest ${where} is not valid JSON (${(e as Error).message.split("\n")[0]})`, 1);
   }
   const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
-  if (version !== MANIFEST_FORMAT_VERSION)
-    throw new DrpError(`manifest ${where} has format version ${JSON.stringify(version)}; this drp reads version ${MANIFEST_FORMAT_VERSION} (use the drp release that wrote it)`, 1);
+  if (typeof version !== "number" || !READABLE_FORMAT_VERSIONS.includes(version))
+    throw new DrpError(
+      `manifest ${where} has format version ${JSON.stringify(version)}; this drp reads versions ${READABLE_FORMAT_VERSIONS.join(" and ")} (use the drp release that wrote it)`,
+      1,
+    );
   const result = ManifestSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
