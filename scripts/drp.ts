@@ -24,6 +24,8 @@ export function buildProgram(): Command {
     .description("LiveStreamSell AI disaster recovery: export, verify, restore, PITR, smoke gate, maintenance page, the local drill and the post-mortem")
     .version(version)
     .showHelpAfterError("(run with --help for usage)")
+    // drp's own options come before the command: a subcommand (`pitr status`) gets every option after its name.
+    .enablePositionalOptions()
     .exitOverride();
   // Commands register here, one line each.
   registerSmoke(program);
