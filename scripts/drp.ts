@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
+import { unlessInterrupted } from "./lib/interrupt";
 import { registerMaintenance } from "./commands/maintenance";
 import { registerSmoke } from "./commands/smoke";
 import { registerExport } from "./commands/export";
@@ -48,6 +49,8 @@ export async function main(argv = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    // Interrupted: the signal handler finishes its cleanups and exits 130/143 itself.
+    await unlessInterrupted();
     failAndExit(e);
   }
 }
