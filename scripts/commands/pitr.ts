@@ -120,7 +120,8 @@ ${API_ENV_HELP}`,
       const pollMs = (numberOption(flags.pollInterval, "--poll-interval", "seconds", 0.05, 600) ?? 15) * 1000;
       const line = statusLine();
       const api = supabaseApiFromEnv(process.env, {
-        deadline: Date.now() + timeoutMs,
+        // One look waits out a rate limit for at most its minute; following waits within --timeout.
+        deadline: Date.now() + (flags.wait ? timeoutMs : Math.min(timeoutMs, 2 * 60_000)),
         onRateLimit: (ms, what) => line(`  rate limited (429) on ${what}: waiting ${Math.ceil(ms / 1000)} s`),
       });
       if (flags.wait)
