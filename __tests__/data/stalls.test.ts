@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { connectionFromUrl } from "../../scripts/data/connection";
-import { exportDatabase } from "../../scripts/data/export";
+import { CLIENT_CHECK_INTERVAL_MS, exportDatabase } from "../../scripts/data/export";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { startPostgres, type PgServer } from "../harness/postgres";
 import { startStallProxy, type StallProxy } from "../harness/stall-proxy";
@@ -136,6 +136,29 @@ describe("an interrupted export", () => {
     expect(await moto.listKeys(BUCKET, prefix)).toEqual([]);
     expect(await exportSessionsLeft()).toBe(0);
     for (const u of await uploadsUnder(prefix)) await moto.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: u.Key, UploadId: u.UploadId }));
+  });
+  it("whose count waits behind a lock: its session ends within seconds of drp's exit, not when the lock is released", async () => {
+    const holder = new Client({ connectionString: sourceUrl });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE");
+      const child = spawnDrp(["export", "--bucket", BUCKET, "--prefix", "locked/", "--critical-tables", "orders"], { ...moto.env, DATABASE_URL: sourceUrl });
+      const done = exited(child);
+      const waiting = async () =>
+        (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'drp-export' AND wait_event_type = 'Lock'")).rows[0].n as number;
+      await waitFor("the export's count waiting on the lock", child, async () => (await waiting()) > 0);
+      child.kill("SIGINT");
+      expect((await done).code).toBe(130);
+      // The lock is still held: only the server's check that drp is gone can end the session.
+      const own = async () => (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'drp-export'")).rows[0].n as number;
+      const until = Date.now() + 3 * CLIENT_CHECK_INTERVAL_MS;
+      while ((await own()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(await own()).toBe(0);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+    }
+    expect(await moto.listKeys(BUCKET, "locked/")).toEqual([]);
   });
 });
 

@@ -94,6 +94,26 @@ async function refuseExisting(s3: S3Client, bucket: string, key: string): Promis
   throw new DrpError(`an export already exists at s3://${bucket}/${key}; wait a second and run again`, 1);
 }
 
+/** How often the server checks, during a query of the export's session, that drp is still connected. */
+export const CLIENT_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * A count waiting behind a lock (or scanning a huge table) when drp gives up or is stopped would keep
+ * the snapshot, and the xmin that holds back vacuum, until it ends: PostgreSQL 14+ can notice the
+ * client has gone while a query runs. Best effort (a savepoint): a server that refuses it (not Linux)
+ * still exports.
+ */
+async function checkClientWhileWaiting(client: Client, serverVersionNum: number): Promise<void> {
+  if (serverVersionNum < 140000) return;
+  await client.query("SAVEPOINT drp_client_check");
+  try {
+    await client.query("SELECT pg_catalog.set_config('client_connection_check_interval', $1, true)", [`${CLIENT_CHECK_INTERVAL_MS}ms`]);
+    await client.query("RELEASE SAVEPOINT drp_client_check");
+  } catch {
+    await client.query("ROLLBACK TO SAVEPOINT drp_client_check");
+  }
+}
+
 async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number }> {
   const client = await connect(db, "cannot start the export", "drp-export");
   try {
@@ -107,6 +127,7 @@ async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapsho
               pg_catalog.pg_database_size(pg_catalog.current_database()) AS size`,
     );
     const row = ver.rows[0];
+    await checkClientWhileWaiting(client, Number(row.n));
     return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size) };
   } catch (e) {
     await client.end().catch(() => undefined);
