@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
+import { unlessInterrupted } from "./lib/interrupt";
 import { registerMaintenance } from "./commands/maintenance";
 import { registerSmoke } from "./commands/smoke";
 import { registerExport } from "./commands/export";
@@ -24,6 +25,8 @@ export function buildProgram(): Command {
     .description("LiveStreamSell AI disaster recovery: export, verify, restore, PITR, smoke gate, maintenance page, the local drill and the post-mortem")
     .version(version)
     .showHelpAfterError("(run with --help for usage)")
+    // drp's own options come before the command: a subcommand (`pitr status`) gets every option after its name.
+    .enablePositionalOptions()
     .exitOverride();
   // Commands register here, one line each.
   registerSmoke(program);
@@ -46,6 +49,8 @@ export async function main(argv = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+    // Interrupted: the signal handler finishes its cleanups and exits 130/143 itself.
+    await unlessInterrupted();
     failAndExit(e);
   }
 }

@@ -4,6 +4,7 @@ import { parseTargetTime, planPitr, runPitr } from "../../scripts/data/pitr";
 import { supabaseApi } from "../../scripts/data/supabase-api";
 import { startFakeSupabase, type FakeSupabase } from "../harness/supabase-api";
 import { oneLineError, runDrp, runDrpInProcess } from "../harness/cli";
+import { freePort } from "../harness/postgres";
 
 const HOUR = 3600;
 let api: FakeSupabase;
@@ -32,10 +33,16 @@ beforeEach(() => {
   api.state.restoreStatus = 201;
   api.state.projectStatuses = ["ACTIVE_HEALTHY"];
   api.state.failProjectReads = 0;
+  api.state.rateLimited = 0;
+  api.state.retryAfter = undefined;
+  api.answers.length = 0;
 });
 
+const projectPath = () => `/v1/projects/${api.ref}`;
+const posts = () => api.requests.filter((q) => q.method === "POST");
+
 describe("drp pitr", () => {
-  it("dry-runs by default: reads the backups only and prints the exact confirm flag", async () => {
+  it("dry-runs by default: reads the project and its backups only, and prints the exact confirm flag", async () => {
     const targetUnix = nowUnix() - HOUR;
     const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(targetUnix), "--json"], env);
     expect(r.stderr).toBe("");
@@ -49,12 +56,14 @@ describe("drp pitr", () => {
       request: { method: "POST", path: `/v1/projects/${api.ref}/database/backups/restore-pitr`, body: { recovery_time_target_unix: targetUnix } },
     });
     expect(api.requests).toEqual([
+      { method: "GET", path: `/v1/projects/${api.ref}`, authorization: `Bearer ${api.token}`, contentType: undefined, body: undefined },
       { method: "GET", path: `/v1/projects/${api.ref}/database/backups`, authorization: `Bearer ${api.token}`, contentType: undefined, body: undefined },
     ]);
   });
 
   it("restores with --confirm and follows the project until it is healthy again", async () => {
-    api.state.projectStatuses = ["ACTIVE_HEALTHY", "RESTORING", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"];
+    // The first status is the check before the restore; the API flakes once while the project restores.
+    api.state.projectStatuses = ["ACTIVE_HEALTHY", "ACTIVE_HEALTHY", "RESTORING", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"];
     api.state.failProjectReads = 1;
     const targetUnix = nowUnix() - 2 * HOUR;
     const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(targetUnix), "--confirm", api.ref, "--poll-interval", "0.05", "--json"], env);
@@ -73,9 +82,13 @@ describe("drp pitr", () => {
         body: { recovery_time_target_unix: targetUnix },
       },
     ]);
-    expect(api.requests[0].path).toBe(`/v1/projects/${api.ref}/database/backups`);
+    expect(api.requests.slice(0, 3).map((q) => `${q.method} ${q.path}`)).toEqual([
+      `GET /v1/projects/${api.ref}`,
+      `GET /v1/projects/${api.ref}/database/backups`,
+      `POST /v1/projects/${api.ref}/database/backups/restore-pitr`,
+    ]);
     const polls = api.requests.filter((q) => q.method === "GET" && q.path === `/v1/projects/${api.ref}`);
-    expect(polls.length).toBe(6);
+    expect(polls.length).toBe(7);
     expect(polls.every((q) => q.authorization === `Bearer ${api.token}`)).toBe(true);
   });
 
@@ -106,13 +119,30 @@ describe("drp pitr", () => {
     expect(api.requests.some((q) => q.method === "POST")).toBe(false);
   });
 
-  it("checks only the retention window when the project reports no recovery points", async () => {
+  it("refuses, dry run and confirmed, when the project does not report its recovery window instead of assuming 7 days", async () => {
+    const unknown: [unknown, string][] = [
+      [undefined, "earliest or latest"],
+      [null, "earliest or latest"],
+      [{}, "earliest or latest"],
+      [{ earliest_physical_backup_date_unix: nowUnix() - 6 * 24 * HOUR, latest_physical_backup_date_unix: null }, "latest"],
+      [{ earliest_physical_backup_date_unix: 0, latest_physical_backup_date_unix: nowUnix() - 120 }, "earliest"],
+    ];
+    for (const [phys, missing] of unknown) {
+      api.state.backups = { region: "sa-east-1", walg_enabled: true, pitr_enabled: true, backups: [], ...(phys === undefined ? {} : { physical_backup_data: phys }) };
+      const e = await planPitr(supabaseApi(api.url, api.token), api.ref, new Date((nowUnix() - 10) * 1000), 7).catch((err: DrpError) => err);
+      expect(e).toBeInstanceOf(DrpError);
+      expect((e as DrpError).exitCode).toBe(1);
+      expect((e as DrpError).message).toBe(
+        `the recovery window of project ${api.ref} is unknown (the backups API reports no ${missing} recovery point in physical_backup_data); nothing was done: check Database > Backups > Point in Time at https://supabase.com/dashboard/project/${api.ref}, or restore a weekly export with drp restore`,
+      );
+    }
     api.state.backups = { region: "sa-east-1", walg_enabled: true, pitr_enabled: true, backups: [], physical_backup_data: {} };
-    const plan = await planPitr(supabaseApi(api.url, api.token), api.ref, new Date((nowUnix() - 6 * 24 * HOUR) * 1000), 7);
-    expect(plan.window.latest).toBe(iso(nowUnix()).replace(".000Z", "Z"));
-    await expect(planPitr(supabaseApi(api.url, api.token), api.ref, new Date((nowUnix() - 15 * 24 * HOUR) * 1000), 14)).rejects.toThrow(
-      /older than the 14-day PITR window/,
-    );
+    for (const confirm of [[], ["--confirm", api.ref]]) {
+      const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(nowUnix() - 10), ...confirm], env);
+      expect(r.code).toBe(1);
+      expect(oneLineError(r)).toMatch(/^drp: the recovery window of project \w+ is unknown/);
+    }
+    expect(posts()).toEqual([]);
   });
 
   it("refuses when PITR is not enabled, or the token is rejected or missing", async () => {
@@ -152,9 +182,123 @@ describe("drp pitr", () => {
     await expect(runPitr(client, plan, { timeoutMs: 5000, pollMs: 10, startGraceMs: 100 })).rejects.toThrow(/stayed ACTIVE_HEALTHY/);
 
     api.state.projectStatuses = ["RESTORING"];
-    await expect(runPitr(client, plan, { timeoutMs: 200, pollMs: 20 })).rejects.toThrow(/still RESTORING after .* do not start another restore/);
+    await expect(runPitr(client, plan, { timeoutMs: 200, pollMs: 20 })).rejects.toThrow(
+      new RegExp(`still RESTORING after \\d+ s \\(--timeout\\); the restore may still be running at Supabase: check with drp pitr status --project-ref ${api.ref} .* do not start another restore$`),
+    );
 
     api.state.restoreStatus = 400;
     await expect(runPitr(client, plan, { timeoutMs: 200, pollMs: 20 })).rejects.toThrow(/restore-pitr failed: HTTP 400/);
+  });
+
+  it("reads the project's status first and refuses to start unless it is ACTIVE_HEALTHY, naming the status and what to do", async () => {
+    const cases: [string, RegExp][] = [
+      ["RESTORING", /is RESTORING: a restore is already running; follow it with drp pitr status --project-ref \w+ --wait .* and do not start another; nothing was done$/],
+      ["INACTIVE", /is INACTIVE \(paused\): resume it first \(Restore project at https:\/\/supabase\.com\/dashboard\/project\/\w+, or POST \/v1\/projects\/\w+\/restore\)/],
+      ["PAUSING", /is PAUSING \(paused\): resume it first/],
+      ["COMING_UP", /is COMING_UP: Supabase is working on it; wait until drp pitr status --project-ref \w+ shows ACTIVE_HEALTHY/],
+      ["RESTORE_FAILED", /is RESTORE_FAILED: it cannot be restored in place; contact Supabase support, or restore a weekly export/],
+      ["ACTIVE_UNHEALTHY", /is ACTIVE_UNHEALTHY: some of its services are down/],
+    ];
+    for (const [status, pattern] of cases) {
+      for (const confirm of [[], ["--confirm", api.ref]]) {
+        api.requests.length = 0;
+        api.state.projectStatuses = [status];
+        const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(nowUnix() - HOUR), ...confirm], env);
+        expect(r.code).toBe(1);
+        expect(oneLineError(r)).toMatch(new RegExp(`^drp: project ${api.ref} ${pattern.source}`));
+        // Nothing but the status read: no backups read, above all no second restore.
+        expect(api.requests.map((q) => `${q.method} ${q.path}`)).toEqual([`GET ${projectPath()}`]);
+      }
+    }
+  });
+
+  it("waits out a 429 as long as Retry-After says (seconds or an HTTP date), then carries on", async () => {
+    api.state.rateLimited = 1;
+    api.state.retryAfter = "1";
+    const targetUnix = nowUnix() - HOUR;
+    const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(targetUnix), "--json"], env);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ dryRun: true, targetUnix });
+    const [limited, retried] = api.answers;
+    expect([limited.status, retried.status, retried.path]).toEqual([429, 200, projectPath()]);
+    expect(retried.at - limited.at).toBeGreaterThanOrEqual(950);
+
+    api.answers.length = 0;
+    api.state.rateLimited = 1;
+    // HTTP dates have whole seconds: two seconds ahead is at least one second of wait.
+    api.state.retryAfter = new Date(Date.now() + 2000).toUTCString();
+    await planPitr(supabaseApi(api.url, api.token), api.ref, new Date(targetUnix * 1000), 7);
+    expect(api.answers[1].at - api.answers[0].at).toBeGreaterThanOrEqual(950);
+  });
+
+  it("never waits out a rate limit past the overall timeout: fails at once saying how long it would be", async () => {
+    api.state.rateLimited = 1;
+    api.state.retryAfter = "120";
+    const started = Date.now();
+    const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(nowUnix() - HOUR), "--timeout", "0.5"], env);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    expect(oneLineError(r)).toMatch(
+      new RegExp(`^drp: Supabase API GET ${projectPath()} is rate limited \\(429, Retry-After 120 s\\), longer than the (29|30) s left; try again in a minute`),
+    );
+    expect(posts()).toEqual([]);
+  });
+
+  it("honours a 429 on the restore request itself: sends it again once, after the wait", async () => {
+    api.state.projectStatuses = ["ACTIVE_HEALTHY", "RESTORING", "ACTIVE_HEALTHY"];
+    const client = supabaseApi(api.url, api.token);
+    const plan = await planPitr(client, api.ref, new Date((nowUnix() - HOUR) * 1000), 7);
+    api.answers.length = 0;
+    api.state.rateLimited = 1;
+    api.state.retryAfter = "1";
+    const out = await runPitr(client, plan, { timeoutMs: 10_000, pollMs: 20 });
+    expect(out.finalStatus).toBe("ACTIVE_HEALTHY");
+    expect(api.answers.slice(0, 2).map((a) => `${a.status} ${a.method}`)).toEqual(["429 POST", "201 POST"]);
+    expect(api.answers[1].at - api.answers[0].at).toBeGreaterThanOrEqual(950);
+  });
+
+  it("when following fails (API down, or the timeout), says the restore may still be running and how to check, exit 1", async () => {
+    api.state.projectStatuses = ["ACTIVE_HEALTHY", "RESTORING"];
+    api.state.failProjectReads = 100;
+    const r = await runDrp(["pitr", "--project-ref", api.ref, "--to", iso(nowUnix() - HOUR), "--confirm", api.ref, "--poll-interval", "0.05"], env);
+    expect(r.code).toBe(1);
+    expect(oneLineError(r)).toMatch(
+      new RegExp(
+        `^drp: following the restore of ${api.ref} to \\S+ failed after \\d+ s \\(Supabase API GET ${projectPath()} failed: HTTP 503 .*\\); the restore may still be running at Supabase: check with drp pitr status --project-ref ${api.ref} \\(or GET ${projectPath()} of the Management API: ACTIVE_HEALTHY when done\\) or at https://supabase\\.com/dashboard/project/${api.ref}; do not start another restore$`,
+      ),
+    );
+    expect(posts().length).toBe(1);
+
+    // The API answering nothing at all (the network gone after the restore was accepted) reads the same way.
+    api.state.failProjectReads = 0;
+    api.state.projectStatuses = ["ACTIVE_HEALTHY"];
+    const plan = await planPitr(supabaseApi(api.url, api.token), api.ref, new Date((nowUnix() - HOUR) * 1000), 7);
+    const gone = supabaseApi(`http://127.0.0.1:${await freePort()}`, api.token);
+    await expect(runPitr({ ...gone, restorePitr: async () => undefined }, plan, { timeoutMs: 5000, pollMs: 10 })).rejects.toThrow(
+      /^following the restore of \w+ to \S+ failed after \d+ s \(Supabase API GET .* unreachable at .*\); the restore may still be running at Supabase: check with drp pitr status/,
+    );
+  });
+
+  it("drp pitr status: the status, the window and what to do; --wait follows a running restore to the end", async () => {
+    const ok = await runDrp(["pitr", "status", "--project-ref", api.ref, "--json"], env);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ projectRef: api.ref, status: "ACTIVE_HEALTHY", healthy: true, guidance: null, pitrEnabled: true, window: { earliest: expect.any(String) } });
+
+    api.state.projectStatuses = ["RESTORING"];
+    const running = await runDrp(["pitr", "status", "--project-ref", api.ref], env);
+    expect(running.code).toBe(1);
+    expect(running.stdout).toMatch(new RegExp(`^project ${api.ref}: RESTORING\n`));
+    expect(oneLineError(running)).toMatch(/^drp: project \w+ is RESTORING: a restore is already running/);
+
+    api.state.projectStatuses = ["RESTORING", "RESTORING", "COMING_UP", "ACTIVE_HEALTHY"];
+    const waited = await runDrp(["pitr", "status", "--project-ref", api.ref, "--wait", "--poll-interval", "0.05", "--json"], env);
+    expect(waited.code).toBe(0);
+    expect(JSON.parse(waited.stdout)).toMatchObject({ status: "ACTIVE_HEALTHY", healthy: true });
+    expect(posts()).toEqual([]);
+
+    const help = await runDrp(["pitr", "status", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--wait");
   });
 });

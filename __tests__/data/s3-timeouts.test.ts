@@ -3,6 +3,7 @@ import { HeadBucketCommand } from "@aws-sdk/client-s3";
 import { DrpError } from "../../scripts/lib/cli";
 import { createS3Client, describeS3Error } from "../../scripts/lib/s3";
 import { startSilentServer, type SilentServer } from "../harness/silent-tcp";
+import { runDrpInProcess } from "../harness/cli";
 
 describe("S3 client against an endpoint that never answers", () => {
   let silent: SilentServer;
@@ -29,7 +30,9 @@ describe("S3 client against an endpoint that never answers", () => {
         (e: unknown) => e,
       );
       expect(err).toBeDefined();
-      expect(describeS3Error(err, "head bucket")).toBe(`head bucket: S3 endpoint ${silent.url} unreachable (TimeoutError); check AWS_ENDPOINT_URL_S3, AWS_REGION and the network`);
+      expect(describeS3Error(err, "head bucket")).toBe(
+        `head bucket: S3 endpoint ${silent.url} stalled: no data either way for 300 ms (DRP_S3_IDLE_TIMEOUT_MS); check the network and AWS_ENDPOINT_URL_S3, or raise DRP_S3_IDLE_TIMEOUT_MS`,
+      );
       // maxAttempts 3: each attempt connected and then timed out.
       expect(silent.accepted()).toBe(3);
     } finally {
@@ -51,5 +54,13 @@ describe("S3 client against an endpoint that never answers", () => {
     expect(err).toBeInstanceOf(DrpError);
     expect((err as DrpError).exitCode).toBe(2);
     expect((err as Error).message).toBe(`DRP_S3_IDLE_TIMEOUT_MS="${bad}" is not a positive number of milliseconds; use e.g. 120000 or unset it`);
+  });
+
+  it("refuses a bad DRP_S3_ABORT_TIMEOUT_MS before an export starts, with exit 2", async () => {
+    const r = await runDrpInProcess(["export", "--bucket", "livestreamsell-dr", "--prefix", "exports/", "--critical-tables", "orders"], {
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:9/postgres",
+      DRP_S3_ABORT_TIMEOUT_MS: "10s",
+    });
+    expect(r.error).toMatchObject({ exitCode: 2, message: 'DRP_S3_ABORT_TIMEOUT_MS="10s" is not a positive number of milliseconds; use e.g. 10000 or unset it' });
   });
 });

@@ -26,6 +26,8 @@ export function registerExport(program: Command): void {
       `
 Writes <prefix><project-or-db>/<UTC time>/db.dump, then manifest.json next to it. An export without its
 manifest is incomplete; a failed export leaves none, so running again is safe. Prints the manifest URI.
+A failed, stalled or interrupted export (Ctrl-C: exit 130, SIGTERM: 143) aborts its multipart upload,
+waiting up to DRP_S3_ABORT_TIMEOUT_MS for S3, and ends its snapshot transaction before it exits.
 
 Environment:
 ${DATABASE_ENV_HELP}
@@ -38,7 +40,7 @@ Example:
     .action(async (flags: ExportFlags) => {
       // Required on use, not imported: starting drp for another command should not load these.
       const { withByteProgress } = require("../lib/progress") as typeof import("../lib/progress");
-      const { createS3Client, isBucketName } = require("../lib/s3") as typeof import("../lib/s3");
+      const { createS3Client, isBucketName, s3AbortTimeoutMs } = require("../lib/s3") as typeof import("../lib/s3");
       const { connectionFromEnv } = require("../data/connection") as typeof import("../data/connection");
       const { exportDatabase } = require("../data/export") as typeof import("../data/export");
       const { checkPrefix, checkTableNames, parseTableList } = require("../data/manifest") as typeof import("../data/manifest");
@@ -55,7 +57,8 @@ Example:
 
       const db = connectionFromEnv();
       const s3 = createS3Client();
-      const result = await withByteProgress("exporting", ({ onBytes }) => exportDatabase({ s3, bucket, prefix, criticalTables, db, onBytes }));
+      const abortTimeoutMs = s3AbortTimeoutMs();
+      const result = await withByteProgress("exporting", ({ onBytes }) => exportDatabase({ s3, bucket, prefix, criticalTables, db, onBytes, abortTimeoutMs }));
       const { manifest, manifestUri } = result;
       for (const w of manifest.warnings) warn(w);
       emit(

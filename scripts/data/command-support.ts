@@ -40,4 +40,7 @@ export const DATABASE_ENV_HELP = `  DATABASE_URL            postgresql://USER:PA
 export const S3_ENV_HELP = `  AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
                           the AWS SDK's usual configuration
   AWS_ENDPOINT_URL_S3     another S3 server (path-style), e.g. http://127.0.0.1:5000
+  DRP_S3_CONNECT_TIMEOUT_MS, DRP_S3_IDLE_TIMEOUT_MS, DRP_S3_ABORT_TIMEOUT_MS
+                          S3 connect timeout (10000), no data either way mid-request or mid-transfer
+                          (120000, per attempt; 3 attempts), wait for an upload's abort (10000)
   DRP_PG_BIN              directory of pg_dump/pg_restore (default: newest /usr/lib/postgresql/*/bin, then PATH)`;

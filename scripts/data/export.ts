@@ -13,7 +13,7 @@ import { version as drpVersion } from "../../package.json";
 import { DrpError } from "../lib/cli";
 import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
-import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
+import { abortFailedNote, describeS3Error, guardMultipartUpload, isS3NotFound, s3AbortTimeoutMs, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { checkToc, readBucketDefaultRetention } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
 import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type CriticalCounts, type Manifest } from "./manifest";
@@ -43,6 +43,8 @@ export interface ExportOptions {
   readonly queueSize?: number;
   readonly now?: () => Date;
   readonly onBytes?: (bytes: number) => void;
+  /** How long a failed or interrupted export waits for S3 to abort its unfinished upload. @default DRP_S3_ABORT_TIMEOUT_MS, else 10 s */
+  readonly abortTimeoutMs?: number;
 }
 
 export interface ExportResult {
@@ -114,6 +116,26 @@ async function refuseExisting(s3: S3Client, bucket: string, key: string): Promis
   throw new DrpError(`an export already exists at s3://${bucket}/${key}; wait a second and run again`, 1);
 }
 
+/** How often the server checks, during a query of the export's session, that drp is still connected. */
+export const CLIENT_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * A count waiting behind a lock (or scanning a huge table) when drp gives up or is stopped would keep
+ * the snapshot, and the xmin that holds back vacuum, until it ends: PostgreSQL 14+ can notice the
+ * client has gone while a query runs. Best effort (a savepoint): a server that refuses it (not Linux)
+ * still exports.
+ */
+async function checkClientWhileWaiting(client: Client, serverVersionNum: number): Promise<void> {
+  if (serverVersionNum < 140000) return;
+  await client.query("SAVEPOINT drp_client_check");
+  try {
+    await client.query("SELECT pg_catalog.set_config('client_connection_check_interval', $1, true)", [`${CLIENT_CHECK_INTERVAL_MS}ms`]);
+    await client.query("RELEASE SAVEPOINT drp_client_check");
+  } catch {
+    await client.query("ROLLBACK TO SAVEPOINT drp_client_check");
+  }
+}
+
 async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number }> {
   const client = await connect(db, "cannot start the export", "drp-export");
   try {
@@ -127,6 +149,7 @@ async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapsho
               pg_catalog.pg_database_size(pg_catalog.current_database()) AS size`,
     );
     const row = ver.rows[0];
+    await checkClientWhileWaiting(client, Number(row.n));
     return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size) };
   } catch (e) {
     await client.end().catch(() => undefined);
@@ -136,6 +159,7 @@ async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapsho
 
 export async function exportDatabase(opts: ExportOptions): Promise<ExportResult> {
   const { s3, bucket, db } = opts;
+  const abortTimeoutMs = opts.abortTimeoutMs ?? s3AbortTimeoutMs();
   const now = opts.now ?? (() => new Date());
   const started = now();
   const keys = exportKeys(opts.prefix, db.exportName, started);
@@ -148,6 +172,10 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
 
   const snap = await openSnapshot(db);
   const { client } = snap;
+  // Ending the connection ends the REPEATABLE READ snapshot (rolled back): once, and bounded, so a
+  // stalled or interrupted export never holds back vacuum on the production database after it gave up.
+  let ending: Promise<unknown> | undefined;
+  const endSnapshot = () => (ending ??= Promise.race([client.end().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]));
   try {
     let tables: CriticalTable[];
     try {
@@ -182,6 +210,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     dump.stdout!.pipe(digest);
 
     skipPartPayloadHash(s3);
+    const guard = guardMultipartUpload(s3, bucket, keys.dumpKey, abortTimeoutMs);
     const upload = new Upload({
       client: s3,
       params: { Bucket: bucket, Key: keys.dumpKey, Body: digest, ContentType: "application/octet-stream" },
@@ -190,8 +219,23 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       leavePartsOnError: false,
     });
     const uploaded = upload.done();
-    // Interrupted (Ctrl-C, ECS stop): pg_dump is stopped by its runner; the upload is aborted here.
-    const forgetUpload = onInterrupt(() => upload.abort().catch(() => undefined));
+    uploaded.catch(() => undefined);
+    // Stops lib-storage sending parts, then aborts the upload by its id and waits for S3 to confirm.
+    const abortUpload = () => {
+      void upload.abort();
+      digest.destroy();
+      return guard.abort();
+    };
+    // Interrupted (Ctrl-C, ECS stop): pg_dump is stopped by its runner first; then the upload is
+    // aborted and the snapshot ended here, before drp exits 130/143.
+    const forgetUpload = onInterrupt(
+      async () => {
+        const [why] = await Promise.all([abortUpload(), endSnapshot()]);
+        if (why) process.stderr.write(`drp: warning: ${abortFailedNote(dumpUri, why)}\n`);
+      },
+      false,
+      abortTimeoutMs,
+    );
     const dumpStarted = performance.now();
     let dumpSeconds = 0;
     void dump.done.then(
@@ -203,7 +247,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     try {
       const [up, , checkedCounts] = await Promise.all([
         uploaded.catch((e: unknown) => {
-          throw e instanceof DrpError ? e : new DrpError(describeS3Error(e, `uploading s3://${bucket}/${keys.dumpKey} failed`), 1);
+          throw e instanceof DrpError ? e : new DrpError(describeS3Error(e, `uploading ${dumpUri} failed`), 1);
         }),
         dump.done,
         checked,
@@ -213,12 +257,12 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       dump.kill();
       list.kill();
-      digest.destroy();
-      await upload.abort().catch(() => undefined);
-      await Promise.allSettled([uploaded, dump.done, checked]);
+      const [why] = await Promise.all([abortUpload(), endSnapshot(), dump.done.catch(() => undefined), list.done.catch(() => undefined)]);
+      if (why) throw new DrpError(`${(e as Error).message}; ${abortFailedNote(dumpUri, why)}`, e instanceof DrpError ? e.exitCode : 1);
       throw e;
     } finally {
       forgetUpload();
+      guard.dispose();
     }
 
     const finishStarted = performance.now();
@@ -276,6 +320,6 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     }
     return { manifestUri: s3Uri({ bucket, key: keys.manifestKey }), manifest, timings: { dumpSeconds, finishSeconds: since(finishStarted) } };
   } finally {
-    await client.end().catch(() => undefined);
+    await endSnapshot();
   }
 }

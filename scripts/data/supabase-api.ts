@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { DrpError } from "../lib/cli";
-import { checkApiShape, parseApiJson } from "../lib/api-response";
+import { checkApiShape, parseApiJson, retryAfterMs } from "../lib/api-response";
 
 export const DEFAULT_SUPABASE_API_URL = "https://api.supabase.com";
 
@@ -43,48 +43,85 @@ export interface SupabaseApi {
 /** An HTTP failure that may pass on its own (5xx, 429, network), so polling can retry it. */
 export class TransientApiError extends DrpError {}
 
-export function supabaseApiFromEnv(env: NodeJS.ProcessEnv = process.env): SupabaseApi {
+export function supabaseApiFromEnv(env: NodeJS.ProcessEnv = process.env, opts: SupabaseApiOptions = {}): SupabaseApi {
   const token = env.SUPABASE_ACCESS_TOKEN;
   if (!token) throw new DrpError("SUPABASE_ACCESS_TOKEN is not set; create a personal access token in the Supabase dashboard (Account > Access Tokens) and export it", 2);
   const base = env.SUPABASE_API_URL || DEFAULT_SUPABASE_API_URL;
   if (!/^https?:\/\/[^/\s]+/.test(base)) throw new DrpError(`SUPABASE_API_URL="${base}" is not an http(s) URL`, 2);
-  return supabaseApi(base.replace(/\/+$/, ""), token);
+  return supabaseApi(base.replace(/\/+$/, ""), token, undefined, opts);
 }
 
-export function supabaseApi(baseUrl: string, token: string, timeoutMs = 30_000): SupabaseApi {
+export interface SupabaseApiOptions {
+  /**
+   * Epoch milliseconds by which the caller must be done: a 429 is waited out (as long as Retry-After
+   * says) only while the wait ends before it; a longer wait fails at once, naming both.
+   * @default 5 minutes after each call starts
+   */
+  readonly deadline?: number;
+  /** For tests: how to wait. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Called before each rate-limit wait. */
+  readonly onRateLimit?: (waitMs: number, what: string) => void;
+}
+
+/** Supabase blocks every call of a user for a minute after its 60 requests per minute. */
+export const SUPABASE_RATE_LIMIT_WINDOW_MS = 60_000;
+const DEFAULT_CALL_BUDGET_MS = 5 * 60_000;
+const sleepFor = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function supabaseApi(baseUrl: string, token: string, timeoutMs = 30_000, opts: SupabaseApiOptions = {}): SupabaseApi {
+  const sleep = opts.sleep ?? sleepFor;
+
   async function call(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     const what = `${method} ${path}`;
-    let res: Response;
-    try {
-      res = await fetch(`${baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: "application/json",
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
-      throw new TransientApiError(`Supabase API ${what} unreachable at ${baseUrl} (${cause}); check the network or SUPABASE_API_URL`, 1);
+    const deadline = opts.deadline ?? Date.now() + DEFAULT_CALL_BUDGET_MS;
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(`${baseUrl}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: "application/json",
+            ...(body !== undefined ? { "content-type": "application/json" } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(Math.max(1, Math.min(timeoutMs, deadline - Date.now()))),
+        });
+      } catch (e) {
+        const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+        throw new TransientApiError(`Supabase API ${what} unreachable at ${baseUrl} (${cause}); check the network or SUPABASE_API_URL`, 1);
+      }
+      const text = await res.text();
+      if (res.status === 429) {
+        // A 429 is refused before any work, so even the restore request is safe to send again.
+        const asked = retryAfterMs(res.headers);
+        const wait = asked ?? Math.min(SUPABASE_RATE_LIMIT_WINDOW_MS, 5_000 * 2 ** attempt);
+        const left = deadline - Date.now();
+        if (wait > left)
+          throw new TransientApiError(
+            `Supabase API ${what} is rate limited (429${asked !== undefined ? `, Retry-After ${Math.ceil(asked / 1000)} s` : ""}), longer than the ${Math.max(0, Math.floor(left / 1000))} s left; try again in a minute (Supabase allows 60 requests per minute per user)`,
+            1,
+          );
+        opts.onRateLimit?.(wait, what);
+        await sleep(wait);
+        continue;
+      }
+      if (!res.ok) {
+        const detail = text.replace(/\s+/g, " ").slice(0, 200);
+        const hint =
+          res.status === 401
+            ? "SUPABASE_ACCESS_TOKEN was rejected; create a new token"
+            : res.status === 403
+              ? "the token's account lacks access to this project"
+              : res.status === 404
+                ? "no such project for this token; check --project-ref"
+                : `HTTP ${res.status}`;
+        const err = res.status >= 500 ? TransientApiError : DrpError;
+        throw new err(`Supabase API ${what} failed: ${hint}${detail ? ` (${res.status}: ${detail})` : ""}`, 1);
+      }
+      return parseApiJson("Supabase API", what, text);
     }
-    const text = await res.text();
-    if (!res.ok) {
-      const detail = text.replace(/\s+/g, " ").slice(0, 200);
-      const hint =
-        res.status === 401
-          ? "SUPABASE_ACCESS_TOKEN was rejected; create a new token"
-          : res.status === 403
-            ? "the token's account lacks access to this project"
-            : res.status === 404
-              ? "no such project for this token; check --project-ref"
-              : `HTTP ${res.status}`;
-      const err = res.status >= 500 || res.status === 429 ? TransientApiError : DrpError;
-      throw new err(`Supabase API ${what} failed: ${hint}${detail ? ` (${res.status}: ${detail})` : ""}`, 1);
-    }
-    return parseApiJson("Supabase API", what, text);
   }
 
   const check = <T>(schema: z.ZodType<T>, value: unknown, what: string): T => checkApiShape("Supabase API", schema, value, what);

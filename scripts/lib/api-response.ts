@@ -21,3 +21,15 @@ export function checkApiShape<T>(api: string, schema: z.ZodType<T>, value: unkno
   }
   return r.data;
 }
+
+/**
+ * Milliseconds a `Retry-After` header asks to wait (RFC 9110: delay-seconds or an HTTP date), or
+ * undefined when there is none or it cannot be read.
+ */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  const raw = headers.get("retry-after")?.trim();
+  if (!raw) return undefined;
+  if (/^\d+$/.test(raw)) return Number(raw) * 1000;
+  const at = Date.parse(raw);
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
+}

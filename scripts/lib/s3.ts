@@ -3,7 +3,7 @@
  * Region and credentials come from the AWS SDK's own configuration chain; AWS_ENDPOINT_URL_S3 (or
  * AWS_ENDPOINT_URL) points it at another S3 server, which then gets path-style addressing.
  */
-import { S3Client } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, ListPartsCommand, S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "./cli";
 
 // Node 20 is the project's pinned runtime; the SDK's multi-line advisory would break one-line output.
@@ -38,11 +38,113 @@ export const S3_CONNECT_TIMEOUT_MS = 10_000;
 /** Default socket idle timeout for S3: no byte either way for this long fails the attempt (then retried). */
 export const S3_IDLE_TIMEOUT_MS = 120_000;
 
+/**
+ * Default bound on aborting an unfinished multipart upload when an export fails or is interrupted:
+ * the process waits this long for S3 to confirm, then exits anyway (the DR bucket's lifecycle rule
+ * removes what is left after a day).
+ */
+export const S3_ABORT_TIMEOUT_MS = 10_000;
+
+/** DRP_S3_ABORT_TIMEOUT_MS, validated (exit 2 for a bad value). */
+export function s3AbortTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  return timeoutMs(env, "DRP_S3_ABORT_TIMEOUT_MS", S3_ABORT_TIMEOUT_MS);
+}
+
 function timeoutMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new DrpError(`${name}="${raw}" is not a positive number of milliseconds; use e.g. ${fallback} or unset it`, 2);
   return Number(raw);
+}
+
+export interface MultipartGuard {
+  /**
+   * Aborts every multipart upload this client started for the key and checks it is gone, within the
+   * bound. Runs once (later calls share it) and never throws: resolves to why it could not, or undefined.
+   */
+  abort(): Promise<string | undefined>;
+  /** Stops watching the client (call it when the upload is over, whichever way). */
+  dispose(): void;
+}
+
+let guardCount = 0;
+
+/**
+ * Watches `s3` for the CreateMultipartUpload of bucket/key, so that a failed or interrupted upload can
+ * be aborted by its id: lib-storage's own `abort()` only signals, and sends AbortMultipartUpload only
+ * after its in-flight parts end, by which time drp may have exited. Needs s3:AbortMultipartUpload and
+ * s3:ListMultipartUploadParts on the key, nothing bucket-wide.
+ */
+export function guardMultipartUpload(s3: S3Client, bucket: string, key: string, boundMs: number): MultipartGuard {
+  const name = `drpMultipartGuard${++guardCount}`;
+  const created: Promise<string | undefined>[] = [];
+  s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Bucket?: string; Key?: string };
+      if (context.commandName !== "CreateMultipartUploadCommand" || input.Bucket !== bucket || input.Key !== key) return next(args);
+      const result = next(args);
+      created.push(result.then((r) => (r.output as { UploadId?: string }).UploadId, () => undefined));
+      return result;
+    },
+    { step: "initialize", name },
+  );
+
+  const abortAll = async (): Promise<string | undefined> => {
+    const deadline = Date.now() + boundMs;
+    const signal = () => ({ abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // A CreateMultipartUpload still in flight would start an upload after the abort: wait for its id.
+    const ids = await Promise.race([
+      Promise.all(created),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), Math.max(1, deadline - Date.now()));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!ids) return `S3 did not answer the upload's start within ${boundMs} ms`;
+    const problems: string[] = [];
+    for (const id of new Set(ids.filter((i): i is string => Boolean(i)))) {
+      // S3: a part still uploading during the abort may land after it; abort until ListParts says the upload is gone.
+      for (let round = 1; ; round++) {
+        try {
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }), signal());
+        } catch (e) {
+          if (!isNoSuchUpload(e)) {
+            problems.push(describeS3Error(e, `AbortMultipartUpload ${id}`));
+            break;
+          }
+        }
+        try {
+          await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: id, MaxParts: 1 }), signal());
+        } catch (e) {
+          if (!isNoSuchUpload(e)) problems.push(describeS3Error(e, `ListParts ${id}`));
+          break;
+        }
+        if (round === 3 || Date.now() >= deadline) {
+          problems.push(`upload ${id} still listed after ${round} aborts`);
+          break;
+        }
+      }
+    }
+    return problems.length ? problems.join("; ") : undefined;
+  };
+
+  let aborting: Promise<string | undefined> | undefined;
+  return {
+    abort: () => (aborting ??= abortAll().catch((e: unknown) => String((e as Error)?.message ?? e))),
+    dispose: () => {
+      s3.middlewareStack.remove(name);
+    },
+  };
+}
+
+function isNoSuchUpload(e: unknown): boolean {
+  return (e as SdkError)?.name === "NoSuchUpload" || (e as SdkError)?.Code === "NoSuchUpload" || s3Status(e) === 404;
+}
+
+/** What an operator is told when the unfinished upload could not be aborted. */
+export function abortFailedNote(uri: string, why: string): string {
+  return `the unfinished upload of ${uri} could not be aborted (${why}); the DR bucket's abort-incomplete-uploads lifecycle rule removes its parts after a day`;
 }
 
 /**
@@ -110,6 +212,8 @@ export function describeS3Error(e: unknown, action: string): string {
   const status = s3Status(e);
   const endpoint = s3Endpoint() ?? "AWS S3";
   const firstLine = String(err.message ?? e).split("\n")[0];
+  if (isIdleTimeout(e))
+    return `${action}: S3 endpoint ${endpoint} stalled: no data either way for ${idleTimeoutMs()} ms (DRP_S3_IDLE_TIMEOUT_MS); check the network and AWS_ENDPOINT_URL_S3, or raise DRP_S3_IDLE_TIMEOUT_MS`;
   if (["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "EPIPE"].includes(code) || name === "TimeoutError")
     return `${action}: S3 endpoint ${endpoint} unreachable (${code || name}); check AWS_ENDPOINT_URL_S3, AWS_REGION and the network`;
   if (name === "NoSuchBucket") return `${action}: bucket does not exist; check the bucket name and AWS_REGION`;
@@ -119,4 +223,21 @@ export function describeS3Error(e: unknown, action: string): string {
   if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "CredentialsProviderError"].includes(name))
     return `${action}: AWS credentials rejected or missing (${name}); check AWS_PROFILE / AWS_ACCESS_KEY_ID`;
   return `${action}: ${name && name !== "Error" ? `${name}: ` : ""}${firstLine}`;
+}
+
+/**
+ * The SDK's socket idle timeout (an endpoint or a network that stopped sending mid-request or mid-body),
+ * as opposed to a connect timeout: smithy's node-http-handler names both TimeoutError.
+ */
+export function isIdleTimeout(e: unknown): boolean {
+  const err = e as SdkError;
+  return err?.name === "TimeoutError" && /socket timed out after \d+ ms of inactivity/.test(String(err.message ?? ""));
+}
+
+function idleTimeoutMs(): number {
+  try {
+    return timeoutMs(process.env, "DRP_S3_IDLE_TIMEOUT_MS", S3_IDLE_TIMEOUT_MS);
+  } catch {
+    return S3_IDLE_TIMEOUT_MS;
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { DrpError } from "../lib/cli";
-import { checkApiShape, parseApiJson } from "../lib/api-response";
+import { checkApiShape, parseApiJson, retryAfterMs } from "../lib/api-response";
 
 export const DEFAULT_RENDER_API_URL = "https://api.render.com";
 export const RENDER_API_KEY_ENV = "RENDER_API_KEY";
@@ -53,13 +53,8 @@ export function renderApiKeyFromEnv(env: NodeJS.ProcessEnv = process.env): strin
 
 /** Milliseconds a 429 asks us to wait. */
 export function rateLimitWait(headers: Headers, attempt: number, now = Date.now(), random = Math.random): number {
-  const retryAfter = headers.get("retry-after");
-  if (retryAfter !== null) {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-    const at = Date.parse(retryAfter);
-    if (Number.isFinite(at)) return Math.max(0, at - now);
-  }
+  const retryAfter = retryAfterMs(headers, now);
+  if (retryAfter !== undefined) return retryAfter;
   const reset = Number(headers.get("ratelimit-reset"));
   if (headers.get("ratelimit-reset") !== null && Number.isFinite(reset) && reset >= 0)
     // Epoch seconds per the docs; a small number is a delay in seconds (as in the docs' own example).
