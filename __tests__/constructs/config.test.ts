@@ -54,13 +54,12 @@ describe("configuration", () => {
   it("names each bad chaos setting and its fix", () => {
     const raw = example();
     raw.chaos = { aiHosts: ["https://api.openai.com"], paymentHosts: [], durationMinutes: 720, stopTaskPercent: 0, ssmAgentImage: "amazon-ssm-agent" };
-    const message = (() => {
-      try {
-        parseConfig(raw, "x.json");
-      } catch (e) {
-        return (e as Error).message;
-      }
-    })();
+    let message = "";
+    try {
+      parseConfig(raw, "x.json");
+    } catch (e) {
+      message = (e as Error).message;
+    }
     expect(message).toMatch(/chaos\.aiHosts\.0: must be a lowercase DNS hostname/);
     expect(message).toMatch(/chaos\.paymentHosts: .*1/);
     expect(message).toMatch(/chaos\.durationMinutes: .*60/);
