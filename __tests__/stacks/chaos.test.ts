@@ -193,10 +193,16 @@ describe("experiment templates", () => {
 });
 
 describe("experiment roles", () => {
-  it("are one per template, trusting FIS only", () => {
+  it("are one per template, trusting only FIS experiments of this account in the primary region", () => {
     const roles = templates.map(roleOf);
     expect(new Set(roles.map((r) => r.name)).size).toBe(SCENARIOS.length);
-    for (const r of roles) expect(JSON.parse(r.assume_role_policy).Statement).toEqual([{ Effect: "Allow", Principal: { Service: "fis.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+    for (const r of roles) {
+      const [trust, ...rest] = JSON.parse(r.assume_role_policy).Statement;
+      expect(rest).toEqual([]);
+      expect(trust).toMatchObject({ Effect: "Allow", Principal: { Service: "fis.amazonaws.com" }, Action: "sts:AssumeRole" });
+      expect(trust.Condition.StringEquals["aws:SourceAccount"]).toMatch(new RegExp(`^\\$\\{data\\.aws_caller_identity\\.experiments_account_\\w+\\.account_id\\}$`));
+      expect(trust.Condition.ArnLike["aws:SourceArn"]).toMatch(new RegExp(`^arn:aws:fis:${config.regions.primary}:\\$\\{data\\.aws_caller_identity\\.[\\w]+\\.account_id\\}:experiment/\\*$`));
+    }
   });
 
   it("grant exactly the permissions FIS documents for the template's actions, plus log delivery", () => {

@@ -28,6 +28,7 @@
  */
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { FisExperimentTemplate, type FisExperimentTemplateAction } from "@cdktf/provider-aws/lib/fis-experiment-template";
@@ -155,13 +156,16 @@ export class ChaosExperiments extends Construct {
       },
     };
 
+    const account = new DataAwsCallerIdentity(this, "account", {}).accountId;
     const templates: Partial<Record<Scenario, FisExperimentTemplate>> = {};
     for (const scenario of SCENARIOS) {
       const plan = plans[scenario];
       const role = serviceRole(this, `${scenario}-role`, {
         name: `${name}-chaos-${scenario}`,
         service: "fis.amazonaws.com",
-        statements: this.permissions(plan.actions, props),
+        // Only this account's experiments in this region may assume it (FIS User Guide, "IAM roles for AWS FIS experiments").
+        trustCondition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": `arn:aws:fis:${region}:${account}:experiment/*` } },
+        statements: this.permissions(plan.actions, props, account),
       });
       const targeted = plan.actions.filter((a) => FIS_ACTIONS[a.actionId].resourceType);
       const template = new FisExperimentTemplate(this, scenario, {
@@ -200,7 +204,7 @@ export class ChaosExperiments extends Construct {
   }
 
   /** Exactly what FIS documents for the template's actions, scoped to the targeted cluster where IAM allows. */
-  private permissions(actions: readonly ActionPlan[], props: ChaosExperimentsProps): PolicyStatement[] {
+  private permissions(actions: readonly ActionPlan[], props: ChaosExperimentsProps, account: string): PolicyStatement[] {
     const needed = new Set(actions.flatMap((a) => FIS_ACTIONS[a.actionId].permissions));
     const documents = [...new Set(actions.map((a) => FIS_ACTIONS[a.actionId].ssmDocument).filter((d): d is string => !!d))];
     const ecs = [...needed].filter((p) => p.startsWith("ecs:")).sort();
@@ -214,7 +218,7 @@ export class ChaosExperiments extends Construct {
       statements.push({
         Sid: "OnFaultInjectionSidecars",
         Action: "ssm:SendCommand",
-        Resource: `arn:aws:ssm:${props.region}:*:managed-instance/*`,
+        Resource: `arn:aws:ssm:${props.region}:${account}:managed-instance/*`,
         Condition: { StringEquals: { "ssm:resourceTag/FAULT_INJECTION_SIDECAR": "true" } },
       });
     }
