@@ -47,6 +47,12 @@ describe("ChaosExperiments", () => {
     expect(build({ durationMinutes: 61 })).toThrow("durationMinutes must be a whole number from 1 to 60");
   });
 
+  it("refuses more alarms than one steady-state assertion can check", () => {
+    expect(build({ stopAlarmArns: ["a", "b", "c", "d"] })).toThrow(
+      "t/chaos: stopAlarmArns may name at most 3 alarms (with the two of its own, FIS checks up to 5 in one steady-state assertion)",
+    );
+  });
+
   it("refuses hosts that do not fit in one FIS parameter", () => {
     const long = Array.from({ length: 12 }, (_, i) => `${"a".repeat(80)}${i}.example.com`);
     expect(build({ paymentHosts: long })).toThrow("t/chaos: paymentHosts joined with commas must fit in 1024 characters, FIS's parameter limit (config chaos.paymentHosts)");

@@ -14,6 +14,8 @@ const on = synthPlan({ chaos: "on" });
 const stack = on.stacks.chaos as Tf & { output?: Record<string, { value: string }> };
 const templates = resources(stack, "aws_fis_experiment_template");
 const byScenario = (scenario: string) => templates.find((t) => t.tags[SCENARIO_TAG_KEY] === scenario);
+/** The template's actions after its steady-state assertion. */
+const faults = (t: { action: { action_id: string }[] }) => t.action.filter((a) => a.action_id !== "aws:cloudwatch:assert-alarm-state") as any[];
 const params = (action: { parameter?: { key: string; value: string }[] }) => Object.fromEntries((action.parameter ?? []).map((p) => [p.key, p.value]));
 const roleOf = (template: { role_arn: string }) => {
   const id = /^\$\{aws_iam_role\.([\w-]+)\.arn\}$/.exec(template.role_arn)![1];
@@ -143,14 +145,26 @@ describe("experiment templates", () => {
     }
   });
 
+  it("first assert the steady state (every stop-condition alarm OK), and inject nothing before it holds", () => {
+    for (const t of templates) {
+      const [first, ...rest] = t.action;
+      expect(first).toMatchObject({ name: "steady-state", action_id: "aws:cloudwatch:assert-alarm-state" });
+      expect(first.start_after).toBeUndefined();
+      expect(params(first)).toEqual({ alarmArns: t.stop_condition.map((c: { value: string }) => c.value).join(","), alarmStates: "OK" });
+      for (const a of rest) expect(a.start_after?.length).toBeGreaterThan(0);
+      expect(rest.filter((a: { start_after: string[] }) => a.start_after.includes("steady-state"))).toHaveLength(1);
+    }
+  });
+
   it("ai-latency: delays the primary service's tasks' traffic to the AI hosts by 30 s through the ECS fault injection endpoints", () => {
     const t = byScenario("ai-latency");
-    expect(t.action).toHaveLength(1);
-    expect(t.action[0].action_id).toBe("aws:ecs:task-network-latency");
-    expect(params(t.action[0])).toMatchObject({ delayMilliseconds: "30000", sources: "api.openai.com", useEcsFaultInjectionEndpoints: "true" });
+    const [delay, ...rest] = faults(t);
+    expect(rest).toEqual([]);
+    expect(delay.action_id).toBe("aws:ecs:task-network-latency");
+    expect(params(delay)).toMatchObject({ delayMilliseconds: "30000", sources: "api.openai.com", useEcsFaultInjectionEndpoints: "true" });
     expect(t.target).toEqual([
       {
-        name: t.action[0].target.value,
+        name: delay.target.value,
         resource_type: "aws:ecs:task",
         selection_mode: "ALL",
         parameters: {
@@ -159,18 +173,18 @@ describe("experiment templates", () => {
         },
       },
     ]);
-    expect(t.action[0].target.key).toBe("Tasks");
+    expect(delay.target.key).toBe("Tasks");
   });
 
   it("payment-down: drops every packet to Flow and PayPal, and nothing else", () => {
     const t = byScenario("payment-down");
-    expect(t.action.map((a: { action_id: string }) => a.action_id)).toEqual(["aws:ecs:task-network-packet-loss"]);
-    expect(params(t.action[0])).toMatchObject({ lossPercent: "100", sources: "www.flow.cl,api-m.paypal.com", useEcsFaultInjectionEndpoints: "true" });
+    expect(faults(t).map((a) => a.action_id)).toEqual(["aws:ecs:task-network-packet-loss"]);
+    expect(params(faults(t)[0])).toMatchObject({ lossPercent: "100", sources: "www.flow.cl,api-m.paypal.com", useEcsFaultInjectionEndpoints: "true" });
   });
 
   it("webhook-disconnect: stops a share of the tasks, then keeps the stop conditions watching while ECS replaces them", () => {
     const t = byScenario("webhook-disconnect");
-    const [stop, observe] = t.action;
+    const [stop, observe] = faults(t);
     expect(stop.action_id).toBe("aws:ecs:stop-task");
     expect(t.target.find((x: { name: string }) => x.name === stop.target.value).selection_mode).toBe(`PERCENT(${chaos.stopTaskPercent})`);
     expect(observe).toMatchObject({ action_id: "aws:fis:wait", start_after: [stop.name] });
@@ -178,7 +192,7 @@ describe("experiment templates", () => {
 
   it("comment-spike: a guarded window without a fault, since FIS has no load action (the runner sends the spike)", () => {
     const t = byScenario("comment-spike");
-    expect(t.action.map((a: { action_id: string }) => a.action_id)).toEqual(["aws:fis:wait"]);
+    expect(faults(t).map((a) => a.action_id)).toEqual(["aws:fis:wait"]);
     expect(t.target).toBeUndefined();
   });
 
@@ -211,7 +225,10 @@ describe("experiment roles", () => {
       const granted = new Set(statementsOf(roleOf(t)).filter((s) => s.Sid !== "DeliverExperimentLog").flatMap((s) => s.Action));
       expect({ scenario: t.tags[SCENARIO_TAG_KEY], granted: [...granted].sort() }).toEqual({ scenario: t.tags[SCENARIO_TAG_KEY], granted: [...documented].sort() });
     }
-    expect(statementsOf(roleOf(byScenario("comment-spike"))).map((s) => s.Sid)).toEqual(["DeliverExperimentLog"]);
+    expect(statementsOf(roleOf(byScenario("comment-spike"))).map((s) => [s.Sid, s.Action])).toEqual([
+      ["DescribeAndTrack", ["cloudwatch:DescribeAlarms"]],
+      ["DeliverExperimentLog", ["logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]],
+    ]);
   });
 
   it("act on ECS only in the targeted cluster, and run only FIS's own documents on fault-injection sidecars", () => {

@@ -22,6 +22,9 @@
  *   with the same stop conditions); the runner sends the spike (`drp chaos spike`) while it runs and stops
  *   sending when the experiment stops.
  *
+ * Every template first asserts the steady state (aws:cloudwatch:assert-alarm-state: its stop-condition
+ * alarms are OK), so no fault is injected into a service that is already unwell.
+ *
  * Fargate requirements on the target tasks are declared by RegionalService's faultInjection prop.
  * Action parameters: AWS FIS User Guide, "Actions reference", Amazon ECS actions
  * (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#ecs-actions-reference).
@@ -33,7 +36,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { FisExperimentTemplate, type FisExperimentTemplateAction } from "@cdktf/provider-aws/lib/fis-experiment-template";
 import { serviceRole, type PolicyStatement } from "../iam";
-import { ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
+import { ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_ASSERT_MAX_ALARMS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
 import { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
 
 export { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
@@ -94,6 +97,9 @@ export class ChaosExperiments extends Construct {
       if (hosts.length === 0) errors.push(`${field} must name at least one host (config chaos.${field})`);
       if (hosts.join(",").length > FIS_PARAMETER_MAX) errors.push(`${field} joined with commas must fit in ${FIS_PARAMETER_MAX} characters, FIS's parameter limit (config chaos.${field})`);
     }
+    const extraAlarms = props.stopAlarmArns?.length ?? 0;
+    if (extraAlarms + 2 > FIS_ASSERT_MAX_ALARMS)
+      errors.push(`stopAlarmArns may name at most ${FIS_ASSERT_MAX_ALARMS - 2} alarms (with the two of its own, FIS checks up to ${FIS_ASSERT_MAX_ALARMS} in one steady-state assertion)`);
     if (errors.length) throw new Error(`${this.node.path}: ${errors.join("; ")}`);
     const { region, name } = props;
     const duration = isoMinutes(minutes);
@@ -158,8 +164,12 @@ export class ChaosExperiments extends Construct {
 
     const account = new DataAwsCallerIdentity(this, "account", {}).accountId;
     const templates: Partial<Record<Scenario, FisExperimentTemplate>> = {};
+    const steadyState: ActionPlan = { name: "steady-state", actionId: "aws:cloudwatch:assert-alarm-state", parameters: { alarmArns: stopAlarms.join(","), alarmStates: "OK" } };
     for (const scenario of SCENARIOS) {
-      const plan = plans[scenario];
+      const plan = {
+        ...plans[scenario],
+        actions: [steadyState, ...plans[scenario].actions.map((a) => ({ ...a, startAfter: a.startAfter ?? [steadyState.name] }))],
+      };
       const role = serviceRole(this, `${scenario}-role`, {
         name: `${name}-chaos-${scenario}`,
         service: "fis.amazonaws.com",
