@@ -3,7 +3,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ChaosExperiments, type ChaosExperimentsProps } from "../../constructs/chaos-experiments";
 import { durationMinutes, isoMinutes } from "../../constructs/chaos-experiments/fis-actions";
-import { isScenario, SCENARIOS, templateOutputName } from "../../constructs/chaos-experiments/scenarios";
+import { experimentLogGroupName, isScenario, SCENARIOS, templateOutputName } from "../../constructs/chaos-experiments/scenarios";
 
 const props: ChaosExperimentsProps = {
   name: "shop",
@@ -75,6 +75,7 @@ describe("scenarios", () => {
   it("are the plan's four, each with its output name", () => {
     expect([...SCENARIOS]).toEqual(["webhook-disconnect", "ai-latency", "payment-down", "comment-spike"]);
     expect(templateOutputName("ai-latency")).toBe("fis-template-ai-latency");
+    expect(experimentLogGroupName("shop")).toBe("/fis/shop-chaos");
     expect([isScenario("payment-down"), isScenario("payments-down")]).toEqual([true, false]);
   });
 });

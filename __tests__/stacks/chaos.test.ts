@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { chaosSettings, loadConfig } from "../../constructs/config";
 import { FIS_ACTIONS, FIS_MAX_DURATION_MINUTES, durationMinutes, isFisAction } from "../../constructs/chaos-experiments/fis-actions";
-import { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName } from "../../constructs/chaos-experiments/scenarios";
+import { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName } from "../../constructs/chaos-experiments/scenarios";
 import { SSM_AGENT_CONTAINER } from "../../constructs/regional-service";
 import { fargateSizeProblem } from "../../constructs/fargate";
 import { forSnapshot, only, resources, synthPlan, type Tf } from "./synth";
@@ -198,7 +198,7 @@ describe("experiment templates", () => {
 
   it("fail an experiment that finds no task instead of passing it, and log it to CloudWatch Logs", () => {
     const log = only(stack, "aws_cloudwatch_log_group");
-    expect(log).toMatchObject({ name: "/fis/livestreamsell-chaos", region: config.regions.primary, retention_in_days: config.retention.logDays });
+    expect(log).toMatchObject({ name: experimentLogGroupName(config.project), region: config.regions.primary, retention_in_days: config.retention.logDays });
     for (const t of templates) {
       expect(t.experiment_options).toEqual({ account_targeting: "single-account", empty_target_resolution_mode: "fail" });
       expect(t.log_configuration).toEqual({ log_schema_version: 2, cloudwatch_logs_configuration: { log_group_arn: expect.stringMatching(/^\$\{aws_cloudwatch_log_group\.\w+\.arn\}:\*$/) } });

@@ -37,9 +37,9 @@ import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric
 import { FisExperimentTemplate, type FisExperimentTemplateAction } from "@cdktf/provider-aws/lib/fis-experiment-template";
 import { serviceRole, type PolicyStatement } from "../iam";
 import { ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_ASSERT_MAX_ALARMS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
-import { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
+import { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
 
-export { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
+export { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
 
 export interface ChaosExperimentsProps {
   /** Resource name prefix (the project). */
@@ -104,7 +104,7 @@ export class ChaosExperiments extends Construct {
     const { region, name } = props;
     const duration = isoMinutes(minutes);
 
-    this.logGroup = new CloudwatchLogGroup(this, "log", { region, name: `/fis/${name}-chaos`, retentionInDays: props.logRetentionDays ?? 30 });
+    this.logGroup = new CloudwatchLogGroup(this, "log", { region, name: experimentLogGroupName(name), retentionInDays: props.logRetentionDays ?? 30 });
     const dimensions = { LoadBalancer: props.loadBalancerArnSuffix, TargetGroup: props.targetGroupArnSuffix };
     // Quick to fire (one or two one-minute periods): these alarms stop an experiment, they page no one.
     this.errorAlarm = new CloudwatchMetricAlarm(this, "target-5xx", {

@@ -16,6 +16,11 @@ export function templateOutputName(scenario: Scenario): string {
   return `fis-template-${scenario}`;
 }
 
+/** CloudWatch log group (in the primary region) where FIS writes every experiment's log. */
+export function experimentLogGroupName(project: string): string {
+  return `/fis/${project}-chaos`;
+}
+
 export function isScenario(value: string): value is Scenario {
   return (SCENARIOS as readonly string[]).includes(value);
 }
