@@ -197,6 +197,8 @@ export class ChaosExperiments extends Construct {
               name: `${a.name}-tasks`,
               resourceType: "aws:ecs:task",
               selectionMode: a.selectionMode ?? "ALL",
+              // The service's tasks, resolved when the experiment starts (FIS User Guide, "Targets", resource
+              // parameters of aws:ecs:task: https://docs.aws.amazon.com/fis/latest/userguide/targets.html#target-parameters).
               parameters: { cluster: props.clusterName, service: props.serviceName },
             }))
           : undefined,
