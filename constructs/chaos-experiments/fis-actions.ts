@@ -68,6 +68,8 @@ export function isFisAction(id: string): id is FisActionId {
 
 /** The longest an action (and an experiment) may run: FIS's documented maximum, 12 hours. */
 export const FIS_MAX_DURATION_MINUTES = 12 * 60;
+/** The plan's own bound on one fault (config chaos.durationMinutes), well inside FIS's. */
+export const CHAOS_MAX_DURATION_MINUTES = 60;
 /** The shortest duration FIS accepts for a timed action: one minute. */
 export const FIS_MIN_DURATION_MINUTES = 1;
 /** Longest action parameter value the provider accepts (aws_fis_experiment_template action.parameter.value). */

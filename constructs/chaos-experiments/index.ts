@@ -36,7 +36,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { FisExperimentTemplate, type FisExperimentTemplateAction } from "@cdktf/provider-aws/lib/fis-experiment-template";
 import { serviceRole, type PolicyStatement } from "../iam";
-import { ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_ASSERT_MAX_ALARMS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
+import { CHAOS_MAX_DURATION_MINUTES, ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_ASSERT_MAX_ALARMS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
 import { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
 
 export { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
@@ -61,7 +61,7 @@ export interface ChaosExperimentsProps {
   readonly paymentHosts: readonly string[];
   /** Latency added towards the AI hosts, in milliseconds. */
   readonly aiLatencyMs: number;
-  /** Duration of each fault, in minutes (1-60). */
+  /** Duration of each fault, in minutes (1 to CHAOS_MAX_DURATION_MINUTES). */
   readonly durationMinutes: number;
   /** Share of tasks webhook-disconnect stops (1-100). */
   readonly stopTaskPercent: number;
@@ -91,7 +91,8 @@ export class ChaosExperiments extends Construct {
     super(scope, id);
     const { durationMinutes: minutes, stopTaskPercent: percent, aiLatencyMs: latencyMs } = props;
     const errors: string[] = [];
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) errors.push(`durationMinutes must be a whole number from 1 to 60 (config chaos.durationMinutes), got ${minutes}`);
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > CHAOS_MAX_DURATION_MINUTES)
+      errors.push(`durationMinutes must be a whole number from 1 to ${CHAOS_MAX_DURATION_MINUTES} (config chaos.durationMinutes), got ${minutes}`);
     if (!Number.isInteger(percent) || percent < 1 || percent > 100) errors.push(`stopTaskPercent must be a whole number from 1 to 100 (config chaos.stopTaskPercent), got ${percent}`);
     for (const [field, hosts] of [["aiHosts", props.aiHosts], ["paymentHosts", props.paymentHosts]] as const) {
       if (hosts.length === 0) errors.push(`${field} must name at least one host (config chaos.${field})`);
