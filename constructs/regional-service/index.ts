@@ -3,6 +3,7 @@
  * reach, Redis for the queues, logs with retention, autoscaling to at least 5x nominal, and a DNS-only
  * origin record in Cloudflare that the edge load balancer points at. Instantiated once per compute region;
  * it reads nothing from any other region, so the secondary can be deployed while the primary is down.
+ * With the faultInjection prop (only `-c chaos=on`, primary region) its tasks are readied for AWS FIS.
  */
 import { Construct } from "constructs";
 import { Fn, TerraformIterator, Token } from "cdktf";
