@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { CHAOS_MAX_DURATION_MINUTES, FIS_PARAMETER_MAX } from "./chaos-experiments/fis-actions";
 import { FARGATE_SIZES, fargateSizeProblem } from "./fargate";
 
 const awsRegion = z
@@ -21,6 +22,30 @@ const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, "must be a Se
 const sqlIdentifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_$]{0,62}(\.[a-z_][a-z0-9_$]{0,62})?$/, "must be a table name such as orders or public.orders");
+
+/** Chaos experiment settings (config `chaos`); see chaosSettings. */
+const ChaosSchema = z
+  .strictObject({
+    /** Hosts of the AI provider the app calls; the ai-latency fault delays traffic to them. */
+    aiHosts: z.array(hostname).min(1).max(10).default(["api.openai.com"]),
+    /** Hosts of the payment gateways (Flow, PayPal); the payment-down fault drops traffic to them. */
+    paymentHosts: z.array(hostname).min(1).max(10).default(["www.flow.cl", "api-m.paypal.com"]),
+    /** Latency the ai-latency fault adds to every packet towards the AI hosts. */
+    aiLatencyMs: z.int().min(1000).max(60000).default(30000),
+    /** How long each fault lasts (an experiment stops earlier when a stop-condition alarm fires). */
+    durationMinutes: z.int().min(1).max(CHAOS_MAX_DURATION_MINUTES).default(5),
+    /** Share of the service's running tasks the webhook-disconnect experiment stops. */
+    stopTaskPercent: z.int().min(1).max(100).default(50),
+    /** Stop condition: more target 5xx responses than this in one minute. */
+    max5xxPerMinute: z.int().min(1).max(100000).default(20),
+    /** Stop condition: p95 target response time above this, two minutes in a row. */
+    maxResponseSeconds: z.number().min(0.1).max(60).default(3),
+    /** SSM agent sidecar image that lets FIS reach the tasks (AWS's, from the FIS user guide). */
+    ssmAgentImage: z
+      .string()
+      .regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "must be an image reference with a tag or digest, such as public.ecr.aws/amazon-ssm-agent/amazon-ssm-agent:latest")
+      .default("public.ecr.aws/amazon-ssm-agent/amazon-ssm-agent:latest"),
+  });
 
 export const ConfigSchema = z
   .strictObject({
@@ -154,6 +179,11 @@ export const ConfigSchema = z
       /** Without a checkout of main to compare with (the scheduled task), the newest code bundle must be younger than this. */
       codeBundleMaxAgeDays: z.int().min(1).max(90).default(8),
     }),
+    /**
+     * Chaos experiments (the chaos stack, declared only with `-c chaos=on`): the hosts each fault is aimed
+     * at and the guardrails of the AWS FIS experiment templates. Optional: chaosSettings() gives the defaults.
+     */
+    chaos: ChaosSchema.optional(),
     /** Render: the alternative target of the restore-service step (`drp render`, `drp failover --to render`). */
     render: z
       .strictObject({
@@ -189,6 +219,9 @@ export const ConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["retention", "coldAfterDays"], message: "must be less than retention.exportDays" });
     if (c.retention.objectLockDays > c.retention.exportDays)
       ctx.addIssue({ code: "custom", path: ["retention", "objectLockDays"], message: "must not exceed retention.exportDays, or expiry would hit locked versions" });
+    for (const k of ["aiHosts", "paymentHosts"] as const)
+      if (c.chaos && c.chaos[k].join(",").length > FIS_PARAMETER_MAX)
+        ctx.addIssue({ code: "custom", path: ["chaos", k], message: `joined with commas must fit in ${FIS_PARAMETER_MAX} characters (an FIS action parameter's limit); list fewer hosts` });
     if (!c.edge.appHostname.endsWith(`.${c.edge.zoneName}`) && c.edge.appHostname !== c.edge.zoneName)
       ctx.addIssue({ code: "custom", path: ["edge", "appHostname"], message: `must be inside edge.zoneName (${c.edge.zoneName})` });
   });
@@ -219,6 +252,13 @@ export const DEFAULT_CONFIG_PATH = "config/drp.config.json";
 
 /** Carries the whole configuration into a scheduled task, which has no config file. */
 export const CONFIG_JSON_ENV = "DRP_CONFIG_JSON";
+
+export type ChaosSettings = z.infer<typeof ChaosSchema>;
+
+/** The configuration's chaos settings, or their defaults when it has none. */
+export function chaosSettings(config: DrpConfig): ChaosSettings {
+  return config.chaos ?? ChaosSchema.parse({});
+}
 
 /** The independent DR bucket's name: one home, read by the storage stack and the backup check. */
 export function drBucketName(config: DrpConfig): string {
@@ -255,6 +295,7 @@ export const CONTEXT_KEYS = {
   region: ["primary", "secondary"],
   maintenance: ["on", "off"],
   image: ["sha256:<64 hex digits>"],
+  chaos: ["on", "off"],
 } as const;
 
 export interface DeployContext {
@@ -264,6 +305,8 @@ export interface DeployContext {
   readonly maintenance: boolean;
   /** Overrides app.digest for this deploy. */
   readonly image?: string;
+  /** Declares the chaos stack and readies the primary region's tasks for fault injection. */
+  readonly chaos: boolean;
 }
 
 /**
@@ -284,8 +327,13 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
   const image = ctx.image;
   if (image !== undefined && (typeof image !== "string" || !digest.safeParse(image).success))
     errors.push(`context image="${image}" is not valid; use image=sha256:<64 hex digits> (the digest of a stable GHCR image)`);
+  const chaos = ctx.chaos ?? "off";
+  if (chaos !== "on" && chaos !== "off") errors.push(`context chaos="${chaos}" is not valid; use chaos=on or chaos=off`);
+  // A failover deploy must stay the two stacks it needs; experiments wait until the primary serves again.
+  else if (chaos === "on" && region === "secondary")
+    errors.push("context chaos=on cannot be combined with region=secondary: no experiment runs while failed over; fail back first (region=primary), then deploy chaos");
   if (errors.length) throw new ConfigError(errors.join("\n"));
-  return { region: region as RegionRole, maintenance: maintenance === "on", image: image as string | undefined };
+  return { region: region as RegionRole, maintenance: maintenance === "on", image: image as string | undefined, chaos: chaos === "on" };
 }
 
 /** Everything region-dependent, derived once from config + context. */

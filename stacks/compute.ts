@@ -1,6 +1,6 @@
 /** The app in one compute region: serving, or pilot light. Reads nothing from any other stack. */
 import { Construct } from "constructs";
-import type { Deployment, RegionRole } from "../constructs/config";
+import { chaosSettings, type Deployment, type RegionRole } from "../constructs/config";
 import { RegionalService } from "../constructs/regional-service";
 import { DrpStack } from "./drp-stack";
 
@@ -30,6 +30,8 @@ export class ComputeStack extends DrpStack {
       originHostname: deployment.originHostname(role),
       appHostname: edge.appHostname,
       cloudflareZoneId: edge.zoneId,
+      // The chaos stack's experiments target the primary region's tasks only.
+      faultInjection: deployment.context.chaos && role === "primary" ? { ssmAgentImage: chaosSettings(config).ssmAgentImage } : undefined,
     });
   }
 }

@@ -4,10 +4,13 @@
  * checks this; README "First deployment" follows it). Normal operation (region=primary) declares everything; failover
  * (region=secondary) declares only what a failover touches, so `cdktf deploy -c region=secondary` cannot
  * reach the primary region: the secondary compute and the edge, neither of which reads another stack.
+ * The chaos stack is declared only with `-c chaos=on` (never with region=secondary), last, outside the
+ * first deployment: it reads the primary compute and the health alarm.
  */
 import { Construct } from "constructs";
 import type { Deployment } from "../constructs/config";
 import { BackupCheckStack } from "./backup-check";
+import { ChaosStack } from "./chaos";
 import { ComputeStack } from "./compute";
 import { EdgeStack } from "./edge";
 import { ExportStack } from "./export";
@@ -32,5 +35,7 @@ export function defineStacks(app: Construct, deployment: Deployment): DrpStack[]
   // Compute and edge depend on no other stack, so `cdktf deploy edge -c maintenance=on` or an image
   // roll-out deploys alone; they read the secrets stack's secrets by name (see README "First deployment").
   const edge = new EdgeStack(app, deployment);
-  return [state, secrets, monitoring, storage, exportJob, backupCheck, primary, secondary, edge];
+  const stacks: DrpStack[] = [state, secrets, monitoring, storage, exportJob, backupCheck, primary, secondary, edge];
+  if (deployment.context.chaos) stacks.push(new ChaosStack(app, deployment, primary.service, monitoring.health));
+  return stacks;
 }

@@ -1,4 +1,4 @@
-import { loadConfig, parseConfig, parseContext, resolveDeployment } from "../../constructs/config";
+import { chaosSettings, loadConfig, parseConfig, parseContext, resolveDeployment } from "../../constructs/config";
 
 const example = () => JSON.parse(JSON.stringify(loadConfig())) as Record<string, any>;
 
@@ -34,14 +34,63 @@ describe("configuration", () => {
     expect(() => parseConfig(raw)).toThrow(/Unrecognized key.*"extra"/);
   });
 
+  it("gives chaos settings defaults when the config has none: OpenAI's API, Flow and PayPal live APIs, 30 s, 5 min", () => {
+    expect(loadConfig().chaos).toBeUndefined();
+    expect(chaosSettings(loadConfig())).toEqual({
+      aiHosts: ["api.openai.com"],
+      paymentHosts: ["www.flow.cl", "api-m.paypal.com"],
+      aiLatencyMs: 30000,
+      durationMinutes: 5,
+      stopTaskPercent: 50,
+      max5xxPerMinute: 20,
+      maxResponseSeconds: 3,
+      ssmAgentImage: "public.ecr.aws/amazon-ssm-agent/amazon-ssm-agent:latest",
+    });
+    const raw = example();
+    raw.chaos = { aiHosts: ["api.anthropic.com"], durationMinutes: 10 };
+    expect(chaosSettings(parseConfig(raw))).toMatchObject({ aiHosts: ["api.anthropic.com"], durationMinutes: 10, paymentHosts: ["www.flow.cl", "api-m.paypal.com"] });
+  });
+
+  it("names each bad chaos setting and its fix", () => {
+    const raw = example();
+    raw.chaos = { aiHosts: ["https://api.openai.com"], paymentHosts: [], durationMinutes: 720, stopTaskPercent: 0, ssmAgentImage: "amazon-ssm-agent" };
+    let message = "";
+    try {
+      parseConfig(raw, "x.json");
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/chaos\.aiHosts\.0: must be a lowercase DNS hostname/);
+    expect(message).toMatch(/chaos\.paymentHosts: .*1/);
+    expect(message).toMatch(/chaos\.durationMinutes: .*60/);
+    expect(message).toMatch(/chaos\.stopTaskPercent: .*1/);
+    expect(message).toMatch(/chaos\.ssmAgentImage: must be an image reference with a tag or digest/);
+  });
+
+  it("keeps the hosts of one fault within FIS's 1024-character parameter", () => {
+    const raw = example();
+    raw.chaos = { paymentHosts: Array.from({ length: 10 }, (_, i) => `${"p".repeat(60)}.${"q".repeat(50)}${i}.com`) };
+    expect(() => parseConfig(raw)).toThrow("chaos.paymentHosts: joined with commas must fit in 1024 characters (an FIS action parameter's limit); list fewer hosts");
+  });
+
   it("reports an unreadable file with the variable that points at it", () => {
     expect(() => loadConfig("/nonexistent/drp.json")).toThrow("cannot read configuration /nonexistent/drp.json: ENOENT; set DRP_CONFIG to the file's path");
   });
 });
 
 describe("deploy context", () => {
-  it("defaults to the primary region, maintenance off", () => {
-    expect(parseContext({})).toEqual({ region: "primary", maintenance: false, image: undefined });
+  it("defaults to the primary region, maintenance off, chaos off", () => {
+    expect(parseContext({})).toEqual({ region: "primary", maintenance: false, image: undefined, chaos: false });
+  });
+
+  it("turns chaos on only with chaos=on, and refuses it while failed over", () => {
+    expect(parseContext({ chaos: "on" }).chaos).toBe(true);
+    expect(parseContext({ chaos: "off" }).chaos).toBe(false);
+    expect(() => parseContext({ chaos: "yes" })).toThrow('context chaos="yes" is not valid; use chaos=on or chaos=off');
+    expect(() => parseContext({ chaos: "on", region: "secondary" })).toThrow(
+      "context chaos=on cannot be combined with region=secondary: no experiment runs while failed over; fail back first (region=primary), then deploy chaos",
+    );
+    expect(parseContext({ chaos: "off", region: "secondary" })).toMatchObject({ region: "secondary", chaos: false });
   });
 
   it("ignores cdktf's own keys", () => {
@@ -50,7 +99,7 @@ describe("deploy context", () => {
 
   it("rejects unknown keys and values listing the valid ones", () => {
     expect(() => parseContext({ regoin: "secondary" })).toThrow(
-      'unknown context key "regoin"; valid keys: region=primary|secondary, maintenance=on|off, image=sha256:<64 hex digits>',
+      'unknown context key "regoin"; valid keys: region=primary|secondary, maintenance=on|off, image=sha256:<64 hex digits>, chaos=on|off',
     );
     expect(() => parseContext({ region: "us-east-2" })).toThrow('context region="us-east-2" is not valid; use region=primary or region=secondary');
     expect(() => parseContext({ maintenance: "true" })).toThrow("use maintenance=on or maintenance=off");

@@ -11,6 +11,7 @@ import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmana
 import { EcsTaskDefinition } from "@cdktf/provider-aws/lib/ecs-task-definition";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { FisExperimentTemplate, type FisExperimentTemplateConfig } from "@cdktf/provider-aws/lib/fis-experiment-template";
 import { WorkersScript } from "@cdktf/provider-cloudflare/lib/workers-script";
 import { CloudflareProvider } from "@cdktf/provider-cloudflare/lib/provider";
 import { loadConfig, parseContext, resolveDeployment } from "../../constructs/config";
@@ -185,6 +186,73 @@ describe("apply-time rules the schema cannot see", () => {
     ]);
   });
 
+  describe("fis-experiment-bounds", () => {
+    const alarm = "arn:aws:cloudwatch:sa-east-1:111122223333:alarm:app-5xx";
+    const template = (s: TerraformStack, id: string, over: Partial<FisExperimentTemplateConfig>) =>
+      new FisExperimentTemplate(s, id, {
+        region: primary,
+        description: "d",
+        roleArn: "arn:aws:iam::111122223333:role/fis",
+        stopCondition: [{ source: "aws:cloudwatch:alarm", value: alarm }],
+        action: [
+          {
+            name: "delay",
+            actionId: "aws:ecs:task-network-latency",
+            parameter: [
+              { key: "duration", value: "PT5M" },
+              { key: "delayMilliseconds", value: "30000" },
+              { key: "sources", value: "api.openai.com" },
+              { key: "useEcsFaultInjectionEndpoints", value: "true" },
+            ],
+            target: { key: "Tasks", value: "tasks" },
+          },
+          { name: "stop", actionId: "aws:ecs:stop-task", target: { key: "Tasks", value: "tasks" } },
+        ],
+        target: [{ name: "tasks", resourceType: "aws:ecs:task", selectionMode: "ALL", parameters: { cluster: "c", service: "s" } }],
+        ...over,
+      });
+
+    it("accept a timed fault with documented parameters and an alarm stop condition, and an instant stop-task", () => {
+      expect(check((s) => template(s, "ok", {}))).toEqual([]);
+    });
+
+    it("flag a template without an alarm stop condition", () => {
+      const v = check((s) => template(s, "unguarded", { stopCondition: [{ source: "none" }] }));
+      expect(v).toEqual([
+        {
+          rule: "fis-experiment-bounds",
+          path: "policy-test/unguarded",
+          message: 'it has no CloudWatch alarm stop condition; add stop_condition { source = "aws:cloudwatch:alarm", value = <alarm ARN> }',
+        },
+      ]);
+    });
+
+    it("flag an unbounded, an over-long and a malformed duration, an undocumented parameter and an unknown action", () => {
+      const timed = (name: string, parameter: { key: string; value: string }[]) => ({ name, actionId: "aws:ecs:task-network-packet-loss", parameter, target: { key: "Tasks", value: "tasks" } });
+      const v = check((s) =>
+        template(s, "unbounded", {
+          action: [
+            timed("no-duration", [{ key: "lossPercent", value: "100" }]),
+            timed("half-a-day-more", [{ key: "duration", value: "PT13H" }]),
+            timed("in-seconds-word", [{ key: "duration", value: "5 minutes" }]),
+            timed("typo", [{ key: "duration", value: "PT5M" }, { key: "lossPercentage", value: "100" }]),
+            { name: "cpu", actionId: "aws:ecs:task-cpu-stress", parameter: [{ key: "duration", value: "PT5M" }], target: { key: "Tasks", value: "tasks" } },
+          ],
+        }),
+      );
+      expect(v.map((x) => x.rule)).toEqual(["fis-experiment-bounds"]);
+      expect(v[0].message.split("; ").filter((m) => m.startsWith("action "))).toEqual([
+        "action no-duration (aws:ecs:task-network-packet-loss) has no duration",
+        "action half-a-day-more (aws:ecs:task-network-packet-loss) lasts PT13H",
+        'action in-seconds-word (aws:ecs:task-network-packet-loss) has duration "5 minutes", not an ISO 8601 duration such as PT5M',
+        "action typo (aws:ecs:task-network-packet-loss) has parameter(s) lossPercentage that FIS does not document",
+        "action cpu uses aws:ecs:task-cpu-stress, which this plan does not know",
+      ]);
+      expect(v[0].message).toContain("FIS allows 1 minute to 12 hours");
+      expect(v[0].message).toContain("use duration, lossPercent, flowsPercent, sources, installDependencies, useEcsFaultInjectionEndpoints");
+    });
+  });
+
   describe("secret-read-order", () => {
     /** Two stacks in declaration order: the first reads (or creates) the secret, the second creates (or reads) it. */
     function twoStacks(readerFirst: boolean) {
@@ -294,7 +362,7 @@ describe("policies at synth", () => {
 
   it("pass for every stack of the plan in every mode", () => {
     const everyOption = join(__dirname, "..", "fixtures", "configs", "every-option.json");
-    for (const [ctx, file] of [[{}], [{ region: "secondary" }], [{ maintenance: "on" }], [{}, everyOption]] as [Record<string, string>, string?][]) {
+    for (const [ctx, file] of [[{}], [{ region: "secondary" }], [{ maintenance: "on" }], [{ chaos: "on" }], [{}, everyOption], [{ chaos: "on" }, everyOption]] as [Record<string, string>, string?][]) {
       const app = Testing.app();
       const d = resolveDeployment(loadConfig(file), parseContext(ctx));
       for (const stack of defineStacks(app, d)) {

@@ -3,7 +3,8 @@
  * construct path, the rule and the fix, when a bucket lacks encryption, versioning or a public access
  * block, a lifecycle rule lacks a filter, a secret is in plain text, state sits in the primary region, the
  * detection alarm would fire too early, or the plan would fail at apply time where the schema cannot see
- * it (alert topic keys, S3 metric dimensions, Fargate sizes, generated names, secret read order).
+ * it (alert topic keys, S3 metric dimensions, Fargate sizes, generated names, secret read order), or a
+ * fault-injection experiment could run unbounded or without an alarm to stop it.
  * A construct that must be exempt says so with suppressPolicy and a reason; the finding is then reported,
  * not raised.
  */
@@ -17,6 +18,7 @@ import { detectionWindow } from "./detection-window";
 import { lifecycleFilter } from "./lifecycle-filter";
 import { plaintextSecret } from "./plaintext-secret";
 import { fargateSize } from "./fargate-size";
+import { fisExperimentBounds } from "./fis-experiment-bounds";
 import { generatedNames } from "./generated-names";
 import type { AppStackView, AppView, PolicyRule, ResourceView, StackView } from "./rule";
 import { s3MetricDimensions } from "./s3-metric-dimensions";
@@ -40,6 +42,7 @@ export const RULES: readonly PolicyRule[] = [
   fargateSize,
   generatedNames,
   secretReadOrder,
+  fisExperimentBounds,
 ];
 
 export interface Violation {

@@ -3,6 +3,7 @@
  * reach, Redis for the queues, logs with retention, autoscaling to at least 5x nominal, and a DNS-only
  * origin record in Cloudflare that the edge load balancer points at. Instantiated once per compute region;
  * it reads nothing from any other region, so the secondary can be deployed while the primary is down.
+ * With the faultInjection prop (only `-c chaos=on`, primary region) its tasks are readied for AWS FIS.
  */
 import { Construct } from "constructs";
 import { Fn, TerraformIterator, Token } from "cdktf";
@@ -27,6 +28,9 @@ import { fargateSizeProblem } from "../fargate";
 import { serviceRole } from "../iam";
 import { validName } from "../names";
 import { Network } from "../network";
+import { faultInjectionReadiness, type FaultInjectionProps } from "./fault-injection";
+
+export { SSM_AGENT_CONTAINER, type FaultInjectionProps } from "./fault-injection";
 
 export interface RegionalServiceProps {
   /** Resource name prefix, unique per region (e.g. livestreamsell-primary). */
@@ -60,6 +64,8 @@ export interface RegionalServiceProps {
   /** Public hostname this origin serves (the edge reaches the origin by originHostname, which the certificate names). */
   readonly appHostname: string;
   readonly cloudflareZoneId: string;
+  /** Ready the tasks for AWS FIS fault injection (chaos=on); see ./fault-injection. @default undefined (not ready) */
+  readonly faultInjection?: FaultInjectionProps;
 }
 
 /** Requests per target per minute the scaling policy aims at (a task handles ~500 comments/minute). */
@@ -69,6 +75,8 @@ export class RegionalService extends Construct {
   readonly service: EcsService;
   readonly scaling: AppautoscalingTarget;
   readonly loadBalancer: Lb;
+  readonly targetGroup: LbTargetGroup;
+  readonly cluster: EcsCluster;
   readonly redis: ElasticacheReplicationGroup;
   readonly originRecord: DnsRecord;
 
@@ -153,7 +161,7 @@ export class RegionalService extends Construct {
       dropInvalidHeaderFields: true,
       enableDeletionProtection: true,
     });
-    const targets = new LbTargetGroup(this, "targets", {
+    const targets = (this.targetGroup = new LbTargetGroup(this, "targets", {
       region,
       name: validName(this, "targetGroup", `${name}-app`, field),
       port,
@@ -162,7 +170,7 @@ export class RegionalService extends Construct {
       vpcId: vpc.id,
       deregistrationDelay: "30",
       healthCheck: { path: healthPath, matcher: "200-299", interval: 15, healthyThreshold: 2, unhealthyThreshold: 3, timeout: 5 },
-    });
+    }));
     const listener = new LbListener(this, "https", {
       region,
       loadBalancerArn: this.loadBalancer.arn,
@@ -206,7 +214,7 @@ export class RegionalService extends Construct {
 
     // ---- ECS service
     const logs = new CloudwatchLogGroup(this, "logs", { region, name: `/ecs/${name}`, retentionInDays: props.logRetentionDays ?? 30 });
-    const cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", name, field), setting: [{ name: "containerInsights", value: "enabled" }] });
+    const cluster = (this.cluster = new EcsCluster(this, "cluster", { region, name: validName(this, "ecs", name, field), setting: [{ name: "containerInsights", value: "enabled" }] }));
     const pullSecret = new DataAwsSecretsmanagerSecret(this, "registry-secret", { region, name: props.registrySecretName });
     const executionRole = serviceRole(this, "execution-role", {
       name: `${name}-execution`,
@@ -216,7 +224,8 @@ export class RegionalService extends Construct {
         { Sid: "WriteLogs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logs.arn}:*` },
       ],
     });
-    const taskRole = serviceRole(this, "task-role", { name: `${name}-task`, service: "ecs-tasks.amazonaws.com", statements: [] });
+    const fis = props.faultInjection ? faultInjectionReadiness(this, name, props.faultInjection) : undefined;
+    const taskRole = serviceRole(this, "task-role", { name: `${name}-task`, service: "ecs-tasks.amazonaws.com", statements: fis?.taskRoleStatements ?? [] });
     const taskDefinition = new EcsTaskDefinition(this, "task", {
       region,
       family: name,
@@ -227,6 +236,7 @@ export class RegionalService extends Construct {
       executionRoleArn: executionRole.arn,
       taskRoleArn: taskRole.arn,
       runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+      ...fis?.taskDefinition,
       containerDefinitions: JSON.stringify([
         {
           name: "app",
@@ -241,6 +251,7 @@ export class RegionalService extends Construct {
           ],
           logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": logs.name, "awslogs-region": region, "awslogs-stream-prefix": "app" } },
         },
+        ...(fis ? [fis.container({ group: logs.name, region })] : []),
       ]),
     });
     const minTasks = props.active ? props.nominalTasks : 0;
