@@ -1,11 +1,14 @@
 /**
  * Chaos experiments (declared only with `-c chaos=on`): FIS experiment templates against the primary
- * region's service, stopped by the public health alarm and alarms of their own.
+ * region's service, stopped by alarms of their own on its target group, plus the public health alarm
+ * when that alarm lives in the experiments' region. Route 53 health metrics exist only in us-east-1, and
+ * FIS reads a stop-condition alarm (and asserts alarm states) in the experiment's own region, so an alarm
+ * from another region is left out rather than risk a template that cannot be created or never passes.
  */
 import { Construct } from "constructs";
 import { chaosSettings, type Deployment } from "../constructs/config";
 import { ChaosExperiments } from "../constructs/chaos-experiments";
-import type { HealthAlarm } from "../constructs/health-alarm";
+import { HEALTH_METRICS_REGION, type HealthAlarm } from "../constructs/health-alarm";
 import type { RegionalService } from "../constructs/regional-service";
 import { DrpStack } from "./drp-stack";
 
@@ -25,7 +28,7 @@ export class ChaosStack extends DrpStack {
       serviceName: target.service.name,
       loadBalancerArnSuffix: target.loadBalancer.arnSuffix,
       targetGroupArnSuffix: target.targetGroup.arnSuffix,
-      stopAlarmArns: [health.alarm.arn],
+      stopAlarmArns: region === HEALTH_METRICS_REGION ? [health.alarm.arn] : [],
       aiHosts: chaos.aiHosts,
       paymentHosts: chaos.paymentHosts,
       aiLatencyMs: chaos.aiLatencyMs,
