@@ -40,7 +40,7 @@ export interface PitrPlan {
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString().replace(".000Z", "Z");
 
-/** Reads the project's backups and checks the target against every bound; throws one line per violation kind. */
+/** Reads the project's status (it must be ACTIVE_HEALTHY) and backups, and checks the target against every bound; throws one line per violation kind. */
 export async function planPitr(api: SupabaseApi, ref: string, target: Date, retentionDays: number, now = new Date()): Promise<PitrPlan> {
   checkProjectRef(ref);
   // The project first: a second restore on top of a running one, or one on a paused project, is never wanted.
