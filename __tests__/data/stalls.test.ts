@@ -132,7 +132,7 @@ describe("an interrupted export", () => {
       /^drp: warning: the unfinished upload of s3:\/\/livestreamsell-dr-stalls\/abort-unanswered\/.*\/db\.dump could not be aborted \(.*\); the DR bucket's abort-incomplete-uploads lifecycle rule removes its parts after a day$/,
     );
     expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(8_000);
+    expect(took).toBeLessThan(20_000);
     expect(await moto.listKeys(BUCKET, prefix)).toEqual([]);
     expect(await exportSessionsLeft()).toBe(0);
     for (const u of await uploadsUnder(prefix)) await moto.s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: u.Key, UploadId: u.UploadId }));
@@ -182,7 +182,7 @@ describe("a transfer that stalls mid-way", () => {
     expect(p.stalled()).toBeGreaterThanOrEqual(3);
     expect(took).toBeGreaterThanOrEqual(IDLE_MS);
     // 3 attempts of the idle timeout, the SDK's backoff between them, and drp's start-up on a loaded machine.
-    expect(took).toBeLessThan(3 * IDLE_MS + 12_000);
+    expect(took).toBeLessThan(3 * IDLE_MS + 30_000);
     expect(await uploadsUnder(prefix)).toEqual([]);
     expect(await moto.listKeys(BUCKET, prefix)).toEqual([]);
     expect(await exportSessionsLeft()).toBe(0);
@@ -198,7 +198,7 @@ describe("a transfer that stalls mid-way", () => {
     let took = Date.now() - started;
     expect(verify.code).toBe(1);
     expect(oneLineError(verify)).toBe(`drp: reading the dump from S3 failed mid-stream: ${stalled(p.url)}`);
-    expect(took).toBeLessThan(IDLE_MS + 8_000);
+    expect(took).toBeLessThan(IDLE_MS + 20_000);
 
     const target = await pg.createDatabase("stall_target");
     const work = mkdtempSync(join(tmpdir(), "drp-stall-"));
@@ -208,7 +208,7 @@ describe("a transfer that stalls mid-way", () => {
       took = Date.now() - started;
       expect(restore.code).toBe(1);
       expect(oneLineError(restore)).toBe(`drp: reading the dump from S3 failed mid-stream: ${stalled(p.url)}`);
-      expect(took).toBeLessThan(IDLE_MS + 8_000);
+      expect(took).toBeLessThan(IDLE_MS + 20_000);
       expect(readdirSync(work).filter((n) => n.startsWith("drp-"))).toEqual([]);
     } finally {
       rmSync(work, { recursive: true, force: true });
