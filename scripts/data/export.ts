@@ -15,7 +15,7 @@ import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
 import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { readBucketDefaultRetention } from "./artifact";
-import { connect, describePgError, type DbConnection } from "./connection";
+import { connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type Manifest } from "./manifest";
 import { countRows, resolveTables } from "./tables";
 
@@ -92,7 +92,9 @@ async function refuseExisting(s3: S3Client, bucket: string, key: string): Promis
   throw new DrpError(`an export already exists at s3://${bucket}/${key}; wait a second and run again`, 1);
 }
 
-async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number }> {
+async function openSnapshot(
+  db: DbConnection,
+): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number; identity: DatabaseIdentity }> {
   const client = await connect(db, "cannot start the export", "drp-export");
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -105,7 +107,8 @@ async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapsho
               pg_catalog.pg_database_size(pg_catalog.current_database()) AS size`,
     );
     const row = ver.rows[0];
-    return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size) };
+    const identity = await databaseIdentity(client);
+    return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size), identity };
   } catch (e) {
     await client.end().catch(() => undefined);
     throw new DrpError(describePgError(e, db, "cannot open the export snapshot"), 1);
@@ -212,7 +215,14 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       formatVersion: MANIFEST_FORMAT_VERSION,
       kind: "postgres-export",
       createdBy: `drp ${drpVersion}`,
-      source: { name: db.exportName, serverVersion: snap.serverVersion, serverVersionNum: snap.serverVersionNum, pgDumpVersion },
+      source: {
+        name: db.exportName,
+        serverVersion: snap.serverVersion,
+        serverVersionNum: snap.serverVersionNum,
+        pgDumpVersion,
+        ...(snap.identity.systemIdentifier ? { systemIdentifier: snap.identity.systemIdentifier } : {}),
+        database: snap.identity.database,
+      },
       startedAt: started.toISOString(),
       finishedAt: now().toISOString(),
       objects: { bucket, manifestKey: keys.manifestKey, dumpKey: keys.dumpKey },
