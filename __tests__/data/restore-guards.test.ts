@@ -6,10 +6,11 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { pgToolPath } from "../../scripts/lib/pg-tools";
-import { connectionFromUrl } from "../../scripts/data/connection";
+import { DrpError } from "../../scripts/lib/cli";
+import { confirmToolTarget, connectionFromUrl } from "../../scripts/data/connection";
 import { exportDatabase } from "../../scripts/data/export";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { startPostgres, type PgServer } from "../harness/postgres";
@@ -89,6 +90,25 @@ describe("a session holding a lock on the target", () => {
     }
   });
 
+  it("is bounded by --statement-timeout when lock waits are unlimited", async () => {
+    const target = await newTarget();
+    await pg.sql(target.name, "CREATE TABLE audit_logs (stale text)");
+    const holder = new Client({ connectionString: target.url });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN; LOCK TABLE audit_logs IN ACCESS EXCLUSIVE MODE");
+      const child = spawnDrp(["restore", manifestUri, "--target", target.url, "--force"], { ...moto.env, DRP_LOCK_TIMEOUT: "0", DRP_STATEMENT_TIMEOUT: "2s" });
+      const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      const r = await exited(child).finally(() => clearTimeout(guard));
+      expect(r.code).toBe(1);
+      expect(oneLineError(r)).toMatch(
+        /^drp: restore into \S+ failed, the target was left unchanged: a statement ran longer than 2s \(statement timeout\) and was cancelled: DROP \w+ IF EXISTS .*public\.audit_logs; raise --statement-timeout/,
+      );
+    } finally {
+      await holder.end();
+    }
+  });
+
   it("refuses a lock timeout that is not a duration with exit 2 before touching anything", async () => {
     const r = await runDrp(["restore", manifestUri, "--target", sourceUrl, "--lock-timeout", "30"], { ...moto.env, DRP_LOCK_TIMEOUT: undefined });
     expect(r.code).toBe(2);
@@ -118,6 +138,19 @@ describe("the export's own source database", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).rowCounts["public.audit_logs"]).toBe(300);
     expect(await query(sourceUrl, "SELECT count(*)::int AS n FROM audit_logs WHERE actor = 'after-export'")).toEqual([{ n: 0 }]);
+  });
+
+  it("is not known to manifests written before it was recorded, which stay readable", async () => {
+    const dir = "older/";
+    const { systemIdentifier, database, ...olderSource } = manifest.source;
+    expect([systemIdentifier, database].every(Boolean)).toBe(true);
+    const dumpKey = String(manifest.objects.dumpKey);
+    const dump = await moto.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: dumpKey }));
+    await moto.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${dir}db.dump`, Body: Buffer.from(await dump.Body!.transformToByteArray()) }));
+    await moto.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${dir}manifest.json`, Body: JSON.stringify({ ...manifest, source: olderSource }) }));
+    const r = await runDrp(["verify", `s3://${BUCKET}/${dir}manifest.json`, "--json"], moto.env);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
   });
 
   it("does not stop a restore into another database of the same server", async () => {
@@ -150,6 +183,20 @@ describe("a target URL that would send the pg tools elsewhere", () => {
     expect(oneLineError(r)).toMatch(/^drp: --scratch-url: dbname is not accepted in the query string/);
     expect(await tablesIn(other.url)).toEqual([]);
     expect(await query(pg.url, "SELECT datname FROM pg_database WHERE datname LIKE 'drp_verify_%'")).toEqual([]);
+  });
+});
+
+describe("libpq's own word on where the pg tools connect", () => {
+  it("is checked against the database drp inspected, and a mismatch stops before anything is written", async () => {
+    const a = await newTarget();
+    const [{ id }] = await query<{ id: string }>(a.url, "SELECT system_identifier::text AS id FROM pg_control_system()");
+    await expect(confirmToolTarget(connectionFromUrl(a.url), { database: a.name, systemIdentifier: id }, "the restore")).resolves.toBeUndefined();
+    const e = await confirmToolTarget(connectionFromUrl(a.url), { database: "somewhere_else", systemIdentifier: id }, "the restore").catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(DrpError);
+    expect((e as DrpError).exitCode).toBe(1);
+    expect((e as DrpError).message).toBe(
+      `the pg tools would reach database ${a.name} (system identifier ${id}), not somewhere_else that drp checked on 127.0.0.1:${pg.port}/${a.name}; check the PG* variables and ~/.pg_service.conf, nothing was written`,
+    );
   });
 });
 

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { Client, type ClientConfig } from "pg";
 import { DrpError } from "../lib/cli";
-import type { PgToolConnection } from "../lib/pg-tools";
+import { runPgTool, type PgToolConnection } from "../lib/pg-tools";
 
 export interface DbConnection {
   /** host:port/database, safe to print. */
@@ -272,6 +272,29 @@ export const IDENTITY_SQL = `SELECT pg_catalog.current_database() AS database,
 
 export async function databaseIdentity(client: Client): Promise<DatabaseIdentity> {
   return (await client.query<{ database: string; systemIdentifier: string | null }>(IDENTITY_SQL)).rows[0];
+}
+
+/**
+ * Asks libpq itself (psql with the pg tools' connection) which database it reaches, and refuses to go on
+ * unless it is `expected`, the one drp's own checks inspected: the last word on "the same database".
+ */
+export async function confirmToolTarget(db: DbConnection, expected: DatabaseIdentity, what: string): Promise<void> {
+  let seen: DatabaseIdentity;
+  try {
+    const out = await runPgTool(
+      "psql",
+      ["--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--quiet", "-v", "ON_ERROR_STOP=1", "--command", `SELECT pg_catalog.row_to_json(i) FROM (${IDENTITY_SQL}) i`],
+      db.toolConnection(),
+    );
+    seen = JSON.parse(out.trim()) as DatabaseIdentity;
+  } catch (e) {
+    throw new DrpError(`cannot confirm where the pg tools connect for ${what}: ${(e as Error).message}`, 1);
+  }
+  if (seen.database !== expected.database || seen.systemIdentifier !== expected.systemIdentifier)
+    throw new DrpError(
+      `the pg tools would reach database ${seen.database} (system identifier ${seen.systemIdentifier ?? "unknown"}), not ${expected.database} that drp checked on ${db.label}; check the PG* variables and ~/.pg_service.conf, nothing was written`,
+      1,
+    );
 }
 
 interface PgError {

@@ -10,7 +10,7 @@ import { runPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
-import { connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
+import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import type { Manifest } from "./manifest";
 import { describeBlockers, describeTrip, watchSessions } from "./session-watch";
 import { compareCounts, countTablesIn, userTables } from "./tables";
@@ -111,6 +111,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
       `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling the source back is intended`,
       2,
     );
+  await confirmToolTarget(target, identity, "the restore");
 
   return withTempDir(manifest.dump.bytes, opts.tmpDir, async (dir) => {
     const file = join(dir, "db.dump");

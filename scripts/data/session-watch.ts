@@ -58,7 +58,7 @@ export function describeBlockers(blockers: readonly BlockingSession[]): string {
 export function describeTrip(trip: WatchTrip): string {
   return trip.kind === "lock"
     ? `waited more than ${formatDuration(trip.waitedMs)} for a lock (lock timeout), ${describeBlockers(trip.blockers)}, or raise --lock-timeout`
-    : `a statement ran longer than ${formatDuration(trip.ranMs)} (statement timeout) and was cancelled: ${trip.query}; raise --statement-timeout if the table is that big`;
+    : `a statement ran longer than ${formatDuration(trip.ranMs)} (statement timeout) and was cancelled: ${trip.query}; raise --statement-timeout if the restore's biggest table needs longer`;
 }
 
 async function blockerDetails(client: Client, pids: readonly number[]): Promise<BlockingSession[]> {
@@ -113,8 +113,10 @@ export async function watchSessions(db: DbConnection, applicationNames: readonly
           trip = { kind: "lock", pid: r.pid, waitedMs: limits.lockTimeoutMs, blockers: lastBlockers };
           await client.query("SELECT pg_catalog.pg_cancel_backend($1)", [r.pid]);
         }
-      } else if (r.active && r.query_start && limits.statementTimeoutMs > 0 && now - r.query_start.getTime() >= limits.statementTimeoutMs && !trip) {
-        trip = { kind: "statement", pid: r.pid, ranMs: limits.statementTimeoutMs, query: (r.query ?? "").replace(/\s+/g, " ").slice(0, 120) };
+      }
+      // A lock wait counts as statement time, as it does for the server's own statement_timeout.
+      if (r.active && r.query_start && limits.statementTimeoutMs > 0 && now - r.query_start.getTime() >= limits.statementTimeoutMs && !trip) {
+        trip = { kind: "statement", pid: r.pid, ranMs: limits.statementTimeoutMs, query: (r.query ?? "").replace(/\s+/g, " ").trim().replace(/;+$/, "").slice(0, 120) };
         await client.query("SELECT pg_catalog.pg_cancel_backend($1)", [r.pid]);
       }
     }
