@@ -8,6 +8,7 @@ import { checkPrefix, exportKeys, parseTableList } from "../../scripts/data/mani
 import { pgRestoreArgs } from "../../scripts/data/restore";
 import { countSql } from "../../scripts/data/tables";
 import { restoreTimeouts } from "../../scripts/data/timeouts";
+import { describeBlockers } from "../../scripts/data/session-watch";
 
 describe("critical table names", () => {
   it("accepts plain and schema-qualified names and drops duplicates", () => {
@@ -181,6 +182,25 @@ describe("restore timeouts", () => {
   ])("refuses %j %j with exit 2", (flags, env, message) => {
     expect(() => restoreTimeouts(flags, env)).toThrow(message);
     expect(() => restoreTimeouts(flags, env)).toThrow(expect.objectContaining({ exitCode: 2 }));
+  });
+});
+
+describe("blocking sessions in a lock-timeout failure", () => {
+  const session = (pid: number) => ({ pid, user: "app", application: "api", client: "10.0.0.5", state: "idle in transaction", since: "2026-11-29T06:01:12Z" });
+
+  it("names up to five sessions, counts the rest, and gives the statement that ends them all", () => {
+    const line = describeBlockers([1, 2, 3, 4, 5, 6, 7].map(session));
+    expect(line).toMatch(/^held by pid 1 \(user app, application "api", client 10\.0\.0\.5, idle in transaction since 2026-11-29T06:01:12Z\); pid 2 /);
+    expect(line).toContain("pid 5 (");
+    expect(line).not.toContain("pid 6 (");
+    expect(line).toContain("and 2 more; end them with SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (1, 2, 3, 4, 5, 6, 7)");
+  });
+
+  it("says what it could not see instead of guessing", () => {
+    expect(describeBlockers([{ pid: 9, user: null, application: "", client: null, state: null, since: null }])).toBe(
+      'held by pid 9 (user ?, application "", client not visible, state not visible (needs pg_read_all_stats)); end it with SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (9) (or stop that client), then run again',
+    );
+    expect(describeBlockers([])).toMatch(/^the blocking session had already gone/);
   });
 });
 

@@ -48,7 +48,7 @@ export function describeBlockers(blockers: readonly BlockingSession[]): string {
   if (blockers.length === 0) return "the blocking session had already gone when drp looked (see pg_locks and pg_stat_activity)";
   const named = blockers.slice(0, MAX_NAMED).map(
     (b) =>
-      `pid ${b.pid} (user ${b.user ?? "?"}, application ${JSON.stringify(b.application)}, client ${b.client ?? "local"}, ${b.state ?? "state unknown"}${b.since ? ` since ${b.since}` : ""})`,
+      `pid ${b.pid} (user ${b.user ?? "?"}, application ${JSON.stringify(b.application)}, client ${b.client ?? "not visible"}, ${b.state ?? "state not visible (needs pg_read_all_stats)"}${b.since ? ` since ${b.since}` : ""})`,
   );
   const more = blockers.length > MAX_NAMED ? ` and ${blockers.length - MAX_NAMED} more` : "";
   const pids = blockers.map((b) => b.pid).join(", ");
@@ -64,7 +64,9 @@ export function describeTrip(trip: WatchTrip): string {
 async function blockerDetails(client: Client, pids: readonly number[]): Promise<BlockingSession[]> {
   if (pids.length === 0) return [];
   const { rows } = await client.query<{ pid: number; user: string | null; application: string; client: string | null; state: string | null; since: Date | null }>(
-    `SELECT pid, usename AS user, application_name AS application, host(client_addr) AS client, state,
+    // Without pg_read_all_stats, other roles' sessions show no client or state: said so rather than guessed.
+    `SELECT pid, usename AS user, application_name AS application,
+            CASE WHEN client_port = -1 THEN 'local socket' ELSE host(client_addr) END AS client, state,
             coalesce(xact_start, query_start, backend_start) AS since
        FROM pg_catalog.pg_stat_activity WHERE pid = ANY($1::int[]) ORDER BY pid`,
     [pids],
