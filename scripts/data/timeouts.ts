@@ -2,7 +2,7 @@
  * How long a restore may wait for a lock, and run one statement, before drp gives up: the defaults (one
  * home), their flags and environment variables, and the duration syntax. Light: no pg, no AWS SDK.
  */
-import { DrpError } from "../lib/cli";
+import { durationOption } from "./command-support";
 
 export interface RestoreTimeouts {
   /** Longest wait for one lock, in ms; 0 waits forever. */
@@ -26,19 +26,6 @@ export const TIMEOUT_SETTINGS = [
   { key: "statementTimeoutMs", flag: "--statement-timeout", env: "DRP_STATEMENT_TIMEOUT", setting: "statement_timeout" },
 ] as const;
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000 };
-/** PostgreSQL's own limit for both settings (INT_MAX milliseconds, about 24.8 days). */
-const MAX_MS = 2_147_483_647;
-
-/** `30s`, `500ms`, `5min`, `6h`, or `0` (no limit). */
-export function parseDuration(raw: string, source: string): number {
-  const m = /^(\d+)(ms|s|min|h)?$/.exec(raw.trim());
-  const ms = m ? Number(m[1]) * (m[2] ? UNIT_MS[m[2]] : Number(m[1]) === 0 ? 0 : NaN) : NaN;
-  if (!Number.isSafeInteger(ms) || ms > MAX_MS)
-    throw new DrpError(`${source} must be a duration such as 500ms, 30s, 5min or 6h (at most 596h), or 0 for no limit (got "${raw}")`, 2);
-  return ms;
-}
-
 export function formatDuration(ms: number): string {
   if (ms === 0) return "no limit";
   for (const [unit, size] of [["h", 3_600_000], ["min", 60_000], ["s", 1_000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
@@ -52,7 +39,7 @@ export function restoreTimeouts(flags: { lockTimeout?: string; statementTimeout?
   for (const t of TIMEOUT_SETTINGS) {
     const fromFlag = raw[t.key];
     const value = fromFlag ?? env[t.env];
-    if (value !== undefined) out[t.key] = parseDuration(value, fromFlag !== undefined ? t.flag : t.env);
+    if (value !== undefined) out[t.key] = durationOption(value, fromFlag !== undefined ? t.flag : t.env)!;
   }
   return out;
 }
