@@ -108,7 +108,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   }
   if (present.length && isExportSource(manifest, identity) && !opts.overwriteSource)
     throw new DrpError(
-      `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling the source back is intended`,
+      `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling it back is intended (or the target is a physical copy of the source, which shares its system identifier)`,
       2,
     );
   await confirmToolTarget(target, identity, "the restore");
