@@ -30,12 +30,27 @@ export function numberOption(raw: string | undefined, flag: string, unit: string
   return n;
 }
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000 };
+/** PostgreSQL's limit for its timeouts (INT_MAX milliseconds, about 24.8 days). */
+const MAX_DURATION_MS = 2_147_483_647;
+
+/** Milliseconds from `500ms`, `30s`, `5min`, `6h`, or `0` (no limit). */
+export function durationOption(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(\d+)(ms|s|min|h)?$/.exec(raw.trim());
+  const ms = m ? Number(m[1]) * (m[2] ? UNIT_MS[m[2]] : Number(m[1]) === 0 ? 0 : NaN) : NaN;
+  if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS)
+    throw new DrpError(`${flag} must be a duration such as 500ms, 30s, 5min or 6h (at most 596h), or 0 for no limit (got "${raw}")`, 2);
+  return ms;
+}
+
 export function warn(message: string): void {
   process.stderr.write(`drp: warning: ${message}\n`);
 }
 
 export const DATABASE_ENV_HELP = `  DATABASE_URL            postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=require]
-                          (or the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE)`;
+                          (or the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE);
+                          its query takes libpq keywords, but host, port, dbname, user and the like belong in the URL`;
 
 export const S3_ENV_HELP = `  AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
                           the AWS SDK's usual configuration

@@ -15,7 +15,7 @@ import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
 import { abortFailedNote, describeS3Error, guardMultipartUpload, isS3NotFound, s3AbortTimeoutMs, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { checkToc, readBucketDefaultRetention } from "./artifact";
-import { connect, describePgError, type DbConnection } from "./connection";
+import { connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type CriticalCounts, type Manifest } from "./manifest";
 import { countCritical, resolveTables, type CriticalTable } from "./tables";
 
@@ -136,7 +136,9 @@ async function checkClientWhileWaiting(client: Client, serverVersionNum: number)
   }
 }
 
-async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number }> {
+async function openSnapshot(
+  db: DbConnection,
+): Promise<{ client: Client; snapshot: string; serverVersion: string; serverVersionNum: number; databaseBytes: number; identity: DatabaseIdentity }> {
   const client = await connect(db, "cannot start the export", "drp-export");
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -150,7 +152,8 @@ async function openSnapshot(db: DbConnection): Promise<{ client: Client; snapsho
     );
     const row = ver.rows[0];
     await checkClientWhileWaiting(client, Number(row.n));
-    return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size) };
+    const identity = await databaseIdentity(client);
+    return { client, snapshot: snap.rows[0].id, serverVersion: row.v, serverVersionNum: Number(row.n), databaseBytes: Number(row.size), identity };
   } catch (e) {
     await client.end().catch(() => undefined);
     throw new DrpError(describePgError(e, db, "cannot open the export snapshot"), 1);
@@ -290,7 +293,14 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       formatVersion: MANIFEST_FORMAT_VERSION,
       kind: "postgres-export",
       createdBy: `drp ${drpVersion}`,
-      source: { name: db.exportName, serverVersion: snap.serverVersion, serverVersionNum: snap.serverVersionNum, pgDumpVersion },
+      source: {
+        name: db.exportName,
+        serverVersion: snap.serverVersion,
+        serverVersionNum: snap.serverVersionNum,
+        pgDumpVersion,
+        ...(snap.identity.systemIdentifier ? { systemIdentifier: snap.identity.systemIdentifier } : {}),
+        database: snap.identity.database,
+      },
       startedAt: started.toISOString(),
       finishedAt: now().toISOString(),
       objects: { bucket, manifestKey: keys.manifestKey, dumpKey: keys.dumpKey },

@@ -64,6 +64,9 @@ export const ManifestSchema = z
       serverVersion: z.string().max(200),
       serverVersionNum: z.int().min(90200),
       pgDumpVersion: z.string().max(200),
+      /** The cluster's system identifier and the database's name, so a restore can refuse to roll the source back (absent in older manifests). */
+      systemIdentifier: z.string().regex(/^\d{1,20}$/).optional(),
+      database: z.string().min(1).max(200).optional(),
     }),
     startedAt: isoInstant,
     finishedAt: isoInstant,

@@ -10,9 +10,11 @@ import { runPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
-import { connect, describePgError, type DbConnection } from "./connection";
-import { expectedCounts } from "./manifest";
+import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
+import { expectedCounts, type Manifest } from "./manifest";
+import { describeBlockers, describeTrip, watchSessions } from "./session-watch";
 import { compareCounts, countTablesIn, userTables } from "./tables";
+import { DEFAULT_RESTORE_TIMEOUTS, timeoutSettings, type RestoreTimeouts } from "./timeouts";
 import { withTempDir } from "./workspace";
 
 export interface RestoreOptions extends ProgressHooks {
@@ -28,6 +30,10 @@ export interface RestoreOptions extends ProgressHooks {
   readonly jobs?: number;
   /** Skip ownership and grants, for targets that lack the source's roles. */
   readonly noOwner?: boolean;
+  /** Lock wait and statement limits on the target (default DEFAULT_RESTORE_TIMEOUTS). */
+  readonly timeouts?: RestoreTimeouts;
+  /** Allow --force into the export's own source database, rolling it back to the export. */
+  readonly overwriteSource?: boolean;
   readonly tmpDir?: string;
 }
 
@@ -45,10 +51,13 @@ export interface RestoreResult {
 
 const since = (t: number) => Math.round((performance.now() - t) / 10) / 100;
 
-async function existingTables(target: DbConnection): Promise<string[]> {
-  const client = await connect(target, "cannot connect to the restore target");
+/** The session name of drp's own checks on the target, watched like pg_restore's. */
+const CHECK_APPLICATION = "drp-restore";
+
+async function inspectTarget(target: DbConnection): Promise<{ tables: string[]; identity: DatabaseIdentity }> {
+  const client = await connect(target, "cannot connect to the restore target", CHECK_APPLICATION);
   try {
-    return await userTables(client);
+    return { tables: await userTables(client), identity: await databaseIdentity(client) };
   } catch (e) {
     throw new DrpError(describePgError(e, target, "cannot inspect the restore target"), 1);
   } finally {
@@ -67,10 +76,18 @@ export function pgRestoreArgs(opts: { jobs: number; force: boolean; noOwner: boo
   ];
 }
 
+/** The target is the export's source when both the cluster (system identifier) and the database name match. */
+export function isExportSource(manifest: Manifest, identity: DatabaseIdentity): boolean {
+  const { systemIdentifier, database } = manifest.source;
+  return Boolean(systemIdentifier && database && identity.systemIdentifier === systemIdentifier && identity.database === database);
+}
+
 export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult> {
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new DrpError(`--jobs must be an integer from 1 to 64 (got ${jobs})`, 2);
-  const { target } = opts;
+  const timeouts = opts.timeouts ?? DEFAULT_RESTORE_TIMEOUTS;
+  // drp's own sessions get the limits as server settings; pg_restore's are bounded by the watcher.
+  const target = opts.target.withSessionSettings(timeoutSettings(timeouts));
 
   // Both are read-only checks: run them together, but report a bad export before a busy target.
   const readExport = async () => {
@@ -78,17 +95,23 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     await checkDumpSize(opts.s3, dumpObject(l), l.manifest.dump.bytes);
     return l;
   };
-  const [exported, inspected] = await Promise.allSettled([readExport(), existingTables(target)]);
+  const [exported, inspected] = await Promise.allSettled([readExport(), inspectTarget(target)]);
   if (exported.status === "rejected") throw exported.reason;
   if (inspected.status === "rejected") throw inspected.reason;
   const loaded = exported.value;
-  const present = inspected.value;
+  const { tables: present, identity } = inspected.value;
   const { manifest } = loaded;
   const dump = dumpObject(loaded);
   if (present.length && !opts.force) {
     const sample = present.slice(0, 3).join(", ") + (present.length > 3 ? ", ..." : "");
     throw new DrpError(`restore target ${target.label} is not empty (${present.length} tables: ${sample}); restore into an empty database, or pass --force to replace the export's objects`, 2);
   }
+  if (present.length && isExportSource(manifest, identity) && !opts.overwriteSource)
+    throw new DrpError(
+      `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling it back is intended (or the target is a physical copy of the source, which shares its system identifier)`,
+      2,
+    );
+  await confirmToolTarget(target, identity, "the restore");
 
   return withTempDir(manifest.dump.bytes, opts.tmpDir, async (dir) => {
     const file = join(dir, "db.dump");
@@ -100,19 +123,35 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
 
     opts.onPhase?.("restoring");
     started = performance.now();
-    try {
-      await runPgTool("pg_restore", pgRestoreArgs({ jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) }, file), target.toolConnection());
-    } catch (e) {
-      const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
-      throw new DrpError(`restore into ${target.label} failed, ${state}: ${(e as Error).message}`, 1);
-    }
-
-    const restoreSeconds = since(started);
-    opts.onPhase?.("checking");
-    started = performance.now();
+    const watch = await watchSessions(target, [target.toolApplicationName("pg_restore"), CHECK_APPLICATION], timeouts).catch((e: unknown) => {
+      throw e instanceof DrpError ? e : new DrpError(describePgError(e, target, "cannot watch the restore target"), 1);
+    });
     // Partitioned tables are checked as a whole and leaf by leaf.
     const expected = expectedCounts(manifest);
-    const counted = await countTablesIn(target, Object.keys(expected), "counting restored rows failed");
+    let counted: Record<string, number | null>;
+    let restoreSeconds: number;
+    try {
+      try {
+        await runPgTool("pg_restore", pgRestoreArgs({ jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) }, file), target.toolConnection());
+      } catch (e) {
+        const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
+        throw new DrpError(`restore into ${target.label} failed, ${state}: ${watch.trip ? describeTrip(watch.trip) : (e as Error).message}`, 1);
+      }
+      restoreSeconds = since(started);
+      opts.onPhase?.("checking");
+      started = performance.now();
+      try {
+        counted = await countTablesIn(target, Object.keys(expected), "counting restored rows failed", 4, CHECK_APPLICATION);
+      } catch (e) {
+        // The data is in; a lock held on a restored table kept drp from counting it.
+        if (watch.trip) throw new DrpError(`restored into ${target.label} but counting its rows failed: ${describeTrip(watch.trip)}`, 1);
+        if (/SQLSTATE 55P03/.test((e as Error).message))
+          throw new DrpError(`${(e as Error).message}: a lock on a restored table was ${describeBlockers(watch.lastBlockers)}, or raise --lock-timeout`, 1);
+        throw e;
+      }
+    } finally {
+      await watch.stop();
+    }
     const diff = compareCounts(expected, counted);
     if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
     const actual = Object.fromEntries(Object.keys(manifest.rowCounts).map((t) => [t, counted[t]]));

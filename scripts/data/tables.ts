@@ -183,11 +183,17 @@ export async function countExisting(client: Client, tables: readonly string[]): 
  * Counts each table (null when missing) on up to `parallel` connections at once: after a restore the
  * first scans also set hint bits, so big tables are worth spreading over the server's cores.
  */
-export async function countTablesIn(db: DbConnection, tables: readonly string[], action: string, parallel = 4): Promise<Record<string, number | null>> {
+export async function countTablesIn(
+  db: DbConnection,
+  tables: readonly string[],
+  action: string,
+  parallel = 4,
+  applicationName?: string,
+): Promise<Record<string, number | null>> {
   const queue = [...tables];
   const out: Record<string, number | null> = {};
   const worker = async () => {
-    const client = await connect(db, action);
+    const client = await connect(db, action, applicationName);
     try {
       for (let t = queue.shift(); t !== undefined; t = queue.shift()) Object.assign(out, await countExisting(client, [t]));
     } catch (e) {

@@ -10,7 +10,7 @@ import { escapeIdentifier } from "pg";
 import { DrpError } from "../lib/cli";
 import { onInterrupt } from "../lib/interrupt";
 import { formatBytes } from "../lib/progress";
-import { connect, describePgError, type DbConnection } from "./connection";
+import { confirmToolTarget, connect, databaseIdentity, describePgError, type DbConnection } from "./connection";
 
 /** Runs `fn` with a private temporary directory that has room for `bytes`; always removes it. */
 export async function withTempDir<T>(bytes: number, base: string | undefined, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -59,7 +59,13 @@ export async function withScratchDatabase<T>(server: DbConnection, fn: (scratch:
   // Interrupted: the child tools are stopped first, then the scratch database is dropped all the same.
   const forget = onInterrupt(drop);
   try {
-    return await fn(server.withDatabase(name));
+    const scratch = server.withDatabase(name);
+    // The restore test writes only into the database created here: libpq must agree on where that is.
+    const { systemIdentifier } = await databaseIdentity(admin).catch((e: unknown) => {
+      throw new DrpError(describePgError(e, server, "cannot read the scratch server's identity"), 1);
+    });
+    await confirmToolTarget(scratch, { database: name, systemIdentifier }, "the restore test");
+    return await fn(scratch);
   } finally {
     forget();
     await drop();

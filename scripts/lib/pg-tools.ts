@@ -52,10 +52,20 @@ export function pgToolPath(tool: PgTool): string {
   throw new DrpError(`${tool} not found: install the PostgreSQL client (same major as the server, or newer) or set DRP_PG_BIN to its bin directory`, 1);
 }
 
-/** How a pg tool reaches a database: extra arguments (e.g. --dbname) and environment (e.g. PGPASSWORD). */
+/** How a pg tool reaches a database: extra arguments (e.g. --dbname) and environment (e.g. PGPASSWORD; undefined removes a variable). */
 export interface PgToolConnection {
   readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The tool's environment: ours, with the connection's variables set or (undefined) removed. */
+export function toolEnv(connection: PgToolConnection, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = { ...base };
+  for (const [k, v] of Object.entries(connection.env)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
 }
 
 export interface PgToolOptions {
@@ -95,7 +105,7 @@ export function spawnPgTool(tool: PgTool, args: readonly string[], options: PgTo
   const connection = options.connection ?? { args: [], env: {} };
   const stdoutMode = options.stdout ?? "ignore";
   const child = spawn(path, [...args, ...connection.args], {
-    env: { ...process.env, ...connection.env },
+    env: toolEnv(connection),
     stdio: [options.stdin ?? "ignore", stdoutMode === "ignore" ? "ignore" : "pipe", "pipe"],
   });
   let stderr = "";
