@@ -14,9 +14,10 @@ pool (--max-in-flight) busy is not queued: it fails at its due time (failedBy.sa
 
 Counts: sent = arrivals that came due = accepted (2xx; "buffered" when the edge queued it) + rejected (any other
 status, split by status) + failed (timeout, network error, or saturated). Latency percentiles cover answered
-requests. achievedPerMinute = requests put on the wire / (last actual send - start + interval) x 60 s.
-scheduleErrorPct = 100 x |1 - achievedPerMinute / rate|, with the rate taken over the arrivals that came due:
-0 when every arrival left at its due time; dropped arrivals and a generator falling behind raise it.
+requests. achievedPerMinute = requests put on the wire / (actual dispatch time of the last arrival - start +
+one interval) x 60 s. scheduleErrorPct = 100 x |1 - achievedPerMinute / rate|: 0 when every arrival left at
+its due time; arrivals failed as saturated and a generator falling behind schedule raise it (a last arrival
+leaving 600 ms late in a 60 s run is 1%). lateMs gives each arrival's lateness against its due time.
 
 Exit codes: 0 the spike ran (read the counts), 1 no arrival was accepted (target down, wrong secret),
 2 bad input (nothing sent), 130 interrupted (the partial report is printed).`;
