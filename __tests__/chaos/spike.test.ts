@@ -11,7 +11,7 @@ import { STOREFRONT_SCHEMA, signatureValid, startStorefront, type Storefront } f
 import { startEdgeWorker, type EdgeWorker } from "../../scripts/lib/workerd";
 import { metaCommentBody, spikeCommentId, SPIKE_POST_ID } from "../../scripts/chaos/meta-comments";
 import { parseDurationMs, parseRatePerMinute, runSpike, SpikeInputError, type SpikeResult } from "../../scripts/chaos/spike";
-import { oneLineError, runDrp, runDrpInProcess } from "../harness/cli";
+import { exited, oneLineError, runDrp, runDrpInProcess, spawnDrp } from "../harness/cli";
 import { startOrigin } from "../harness/origins";
 import { freePort, startPostgres, type PgServer } from "../harness/postgres";
 
@@ -229,6 +229,24 @@ describe("drp chaos spike (the CLI)", () => {
     expect(r.stdout).toMatch(/accepted 20, rejected 0, failed 0/);
     expect(r.stdout).toMatch(/schedule error [\d.]+%/);
     expect(r.stderr).toMatch(/^1s sent \d+ accepted \d+/m);
+  });
+
+  it("Ctrl-C stops the schedule, prints the partial report and exits 130", async () => {
+    const before = hits;
+    const child = spawnDrp(["chaos", "spike", "--target", receiverUrl, "--rate", "600/min", "--duration", "60s", "--json"], { META_APP_SECRET: SECRET });
+    const run = exited(child);
+    // Interrupt once the schedule has started: the first arrivals have reached the receiver.
+    const until = Date.now() + 20_000;
+    while (hits - before < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGINT");
+    const r = await run;
+    expect(r.code).toBe(130);
+    const out = JSON.parse(r.stdout) as SpikeResult;
+    expect(out).toMatchObject({ aborted: true, planned: 600, failed: 0 });
+    expect(out.sent).toBeGreaterThanOrEqual(5);
+    expect(out.sent).toBeLessThan(100);
+    expect(out.accepted).toBe(out.sent);
+    expect(hits - before).toBe(out.sent);
   });
 
   it("exits 1 when no comment is accepted", async () => {

@@ -3,7 +3,9 @@
  * 200 EVENT_RECEIVED) in a separate process, so the receiver does not share the generator's CPU. Nominal:
  * 5,000/min for 60 s, target schedule error <= 1% using under one core (the generator's process.cpuUsage
  * over wall time). Saturation: 50,000/min (10x), target achieved >= 50,000/min. Several rounds of each, with
- * median, min and max. Usage: npm run bench:chaos [-- --rounds N] [-- --quick (15 s and 10 s runs)]
+ * median, min and max. With --ceiling, one 10 s run each at 20x, 40x and 80x shows where the generator (or
+ * the receiver, on this machine) stops keeping up. Usage: npm run bench:chaos [-- --rounds N] [-- --quick
+ * (15 s and 10 s runs)] [-- --ceiling]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { loadavg, cpus } from "node:os";
@@ -65,8 +67,9 @@ async function main(): Promise<void> {
   const o = new Command("bench:chaos")
     .option("--rounds <n>", "rounds per rate", (v) => Number.parseInt(v, 10), 3)
     .option("--quick", "shorter runs: 15 s nominal, 10 s saturation")
+    .option("--ceiling", "then one 10 s run each at 20x, 40x and 80x the nominal rate")
     .parse()
-    .opts<{ rounds: number; quick?: boolean }>();
+    .opts<{ rounds: number; quick?: boolean; ceiling?: boolean }>();
   const nominalMs = o.quick ? 15_000 : 60_000;
   const saturationMs = o.quick ? 10_000 : 20_000;
   const saturationRate = NOMINAL_PER_MINUTE * TARGETS.saturationFactor;
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
     console.log(`  ${NOMINAL_PER_MINUTE}/min generator CPU, cores: ${spread(cores, 3)}  (target < ${TARGETS.cores}) ${verdict(ok.cpu)}`);
     console.log(`  ${saturationRate}/min achieved per minute: ${spread(achieved, 0)}  (target >= ${saturationRate} within ${TARGETS.scheduleErrorPct}%) ${verdict(ok.saturation)}`);
     console.log(`  ${saturationRate}/min schedule error %: ${spread(saturation.map((r) => r.result.scheduleErrorPct), 3)}; generator CPU, cores: ${spread(satCores, 3)}`);
+    if (o.ceiling)
+      for (const factor of [20, 40, 80]) console.log(line(`${factor}x ${NOMINAL_PER_MINUTE * factor}/min x 10 s`, await round(receiver.url, NOMINAL_PER_MINUTE * factor, 10_000)));
     if (!ok.schedule || !ok.cpu || !ok.saturation) process.exitCode = 1;
   } finally {
     receiver.child.kill("SIGTERM");
