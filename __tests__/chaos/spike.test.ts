@@ -270,7 +270,9 @@ describe("drp chaos spike (the CLI)", () => {
     ["too many arrivals", ["--target", "URL", "--rate", "600000/min", "--duration", "60m"], { META_APP_SECRET: SECRET }, /exceed 2000000; lower the rate or the duration/],
     ["a target that is no URL", ["--target", "not a url", "--rate", "600/min", "--duration", "2s"], { META_APP_SECRET: SECRET }, /is not a URL/],
     ["a non-loopback target without --yes", ["--target", "http://203.0.113.10:8080", "--rate", "600/min", "--duration", "2s"], { META_APP_SECRET: SECRET }, /not loopback; confirm .* with --yes/],
-    ["a bad --max-in-flight", ["--target", "URL", "--rate", "600/min", "--duration", "2s", "--max-in-flight", "0"], { META_APP_SECRET: SECRET }, /max in-flight 0 is out of bounds/],
+    ["a --timeout-ms below its bound", ["--target", "URL", "--rate", "600/min", "--duration", "2s", "--timeout-ms", "50"], { META_APP_SECRET: SECRET }, /timeout \(--timeout-ms\) 50 is out of bounds; use 100 to 60000 ms/],
+    ["a --timeout-ms that is no number", ["--target", "URL", "--rate", "600/min", "--duration", "2s", "--timeout-ms", "5s"], { META_APP_SECRET: SECRET }, /--timeout-ms "5s" is not a whole number/],
+    ["a bad --max-in-flight", ["--target", "URL", "--rate", "600/min", "--duration", "2s", "--max-in-flight", "0"], { META_APP_SECRET: SECRET }, /max in-flight \(--max-in-flight\) 0 is out of bounds; use 1 to 4096/],
   ];
   it.each(bad)("%s: exit 2, one line naming the fix, nothing sent", async (_name, args, env, message) => {
     const before = hits;

@@ -145,14 +145,14 @@ export function checkSpikeOptions(o: SpikeOptions): URL {
   if (!isLoopbackHost(url.hostname) && o.allowRemote !== true)
     throw new SpikeInputError(`target ${url.host} is not loopback; confirm a spike against it with --yes`);
   if (typeof o.secret !== "string" || o.secret.trim() === "") throw new SpikeInputError("the app secret is empty; pass --secret or set META_APP_SECRET");
-  inRange("rate", o.ratePerMinute, SPIKE_LIMITS.ratePerMinute, "per minute");
-  inRange("duration", o.durationMs, SPIKE_LIMITS.durationMs, "ms");
+  inRange("rate (--rate)", o.ratePerMinute, SPIKE_LIMITS.ratePerMinute, "per minute");
+  inRange("duration (--duration)", o.durationMs, SPIKE_LIMITS.durationMs, "ms");
   const planned = plannedArrivals(o.ratePerMinute, o.durationMs);
   if (planned > SPIKE_LIMITS.maxArrivals)
     throw new SpikeInputError(`${planned} arrivals (rate x duration) exceed ${SPIKE_LIMITS.maxArrivals}; lower the rate or the duration`);
-  if (o.timeoutMs !== undefined) inRange("timeout", o.timeoutMs, SPIKE_LIMITS.timeoutMs, "ms");
-  if (o.maxInFlight !== undefined && !Number.isInteger(o.maxInFlight)) throw new SpikeInputError(`max in-flight ${o.maxInFlight} is not a whole number`);
-  if (o.maxInFlight !== undefined) inRange("max in-flight", o.maxInFlight, SPIKE_LIMITS.maxInFlight, "requests");
+  if (o.timeoutMs !== undefined) inRange("timeout (--timeout-ms)", o.timeoutMs, SPIKE_LIMITS.timeoutMs, "ms");
+  if (o.maxInFlight !== undefined && !Number.isInteger(o.maxInFlight)) throw new SpikeInputError(`max in-flight (--max-in-flight) ${o.maxInFlight} is not a whole number`);
+  if (o.maxInFlight !== undefined) inRange("max in-flight (--max-in-flight)", o.maxInFlight, SPIKE_LIMITS.maxInFlight, "requests");
   if (o.runId !== undefined && !/^[0-9a-z]{1,16}$/.test(o.runId)) throw new SpikeInputError(`run id "${o.runId}" must be 1 to 16 lowercase letters or digits`);
   return url;
 }

@@ -40,6 +40,8 @@ function wholeNumber(flag: string, raw: string | undefined): number | undefined 
 }
 
 function registerSpike(chaos: Command): void {
+  // Only the defaults, for the help text; the generator's module has no heavy imports.
+  const { SPIKE_DEFAULTS } = require("../chaos/spike") as typeof import("../chaos/spike");
   chaos
     .command("spike")
     .description(
@@ -50,8 +52,8 @@ function registerSpike(chaos: Command): void {
     .option("--rate <rate>", "arrivals: N/min (or N, per minute) or N/s, e.g. 5000/min")
     .option("--duration <duration>", "how long the schedule runs: Ns, Nm or Nms, e.g. 60s")
     .addOption(new Option("--secret <secret>", "Meta app secret to sign with (prefer the env var: flags show in ps)").env("META_APP_SECRET"))
-    .option("--timeout-ms <n>", "a request unanswered after this many ms fails (timeout)")
-    .option("--max-in-flight <n>", "sockets in the keep-alive pool = most requests on the wire at once")
+    .option("--timeout-ms <n>", `a request unanswered after this many ms fails (timeout) (default: ${SPIKE_DEFAULTS.timeoutMs})`)
+    .option("--max-in-flight <n>", `sockets in the keep-alive pool = most requests on the wire at once (default: ${SPIKE_DEFAULTS.maxInFlight})`)
     .option("--yes", "confirm a spike against a target that is not loopback")
     .option("--json", "print one JSON object (sent, accepted, rejected, failed, latencyMs, achievedPerMinute, scheduleErrorPct, ...)")
     .addHelpText("after", SPIKE_HELP)
