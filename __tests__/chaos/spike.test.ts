@@ -132,6 +132,24 @@ describe("the schedule is open loop", () => {
     }
   });
 
+  it("counts an answer that starts but never finishes as a timeout, and a reset connection as a network failure", async () => {
+    const stalls = await startOrigin((req, res) => {
+      req.resume();
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("EVENT_");
+    });
+    const resets = await startOrigin((req) => req.socket.destroy());
+    try {
+      const stalled = await runSpike({ target: stalls.url, ratePerMinute: 600, durationMs: 1_000, secret: SECRET, timeoutMs: 500 });
+      expect(stalled).toMatchObject({ sent: 10, accepted: 0, rejected: 0, failed: 10, failedBy: { timeout: 10, network: 0, saturated: 0 } });
+      const reset = await runSpike({ target: resets.url, ratePerMinute: 600, durationMs: 1_000, secret: SECRET });
+      expect(reset).toMatchObject({ sent: 10, accepted: 0, rejected: 0, failed: 10, failedBy: { timeout: 0, network: 10, saturated: 0 } });
+    } finally {
+      await stalls.close();
+      await resets.close();
+    }
+  });
+
   it("stops the schedule when its signal aborts, and says so", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 1_000);

@@ -210,28 +210,41 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
   const send = (i: number, at: number) => {
     onWire++;
     inFlight++;
-    const body = metaCommentBody(runId, i, Date.now());
     let done = false;
-    const req = request(url, {
-      method: "POST",
-      agent,
-      headers: {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(body),
-        "user-agent": "facebookexternalua",
-        [SIGNATURE_HEADER]: metaSignature(body, o.secret),
-      },
-    });
-    const timer = setTimeout(() => req.destroy(new TimeoutError()), timeoutMs);
-    const fail = (e: Error) => {
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    // Every request settles exactly once: answered, timed out, or failed on the network.
+    const fail = () => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (e instanceof TimeoutError) failedBy.timeout++;
+      if (timedOut) failedBy.timeout++;
       else failedBy.network++;
       settle();
     };
+    const body = metaCommentBody(runId, i, Date.now());
+    let req: http.ClientRequest;
+    try {
+      req = request(url, {
+        method: "POST",
+        agent,
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "user-agent": "facebookexternalua",
+          [SIGNATURE_HEADER]: metaSignature(body, o.secret),
+        },
+      });
+    } catch {
+      return fail();
+    }
+    timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy();
+      fail();
+    }, timeoutMs);
     req.on("error", fail);
+    req.on("close", fail);
     req.on("response", (res) => {
       res.on("error", fail);
       res.on("data", () => undefined);
@@ -322,12 +335,6 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
     elapsedMs: Math.round(Math.max(lastAnswerAt, lastArrivalAt, start) - start),
     aborted,
   };
-}
-
-class TimeoutError extends Error {
-  constructor() {
-    super("timed out");
-  }
 }
 
 /** The result as a few human lines. */
