@@ -10,7 +10,7 @@ import { Client } from "pg";
 import { STOREFRONT_SCHEMA, signatureValid, startStorefront, type Storefront } from "../../scripts/drill/storefront";
 import { startEdgeWorker, type EdgeWorker } from "../../scripts/lib/workerd";
 import { metaCommentBody, spikeCommentId, SPIKE_POST_ID } from "../../scripts/chaos/meta-comments";
-import { parseDurationMs, parseRatePerMinute, runSpike, SpikeInputError, type SpikeResult } from "../../scripts/chaos/spike";
+import { isLoopbackHost, parseDurationMs, parseRatePerMinute, plannedArrivals, runSpike, SpikeInputError, webhookUrl, type SpikeResult } from "../../scripts/chaos/spike";
 import { exited, oneLineError, runDrp, runDrpInProcess, spawnDrp } from "../harness/cli";
 import { startOrigin } from "../harness/origins";
 import { freePort, startPostgres, type PgServer } from "../harness/postgres";
@@ -74,6 +74,28 @@ describe("the comments it sends", () => {
     expect([parseDurationMs("60s"), parseDurationMs("60"), parseDurationMs("2m"), parseDurationMs("1500ms")]).toEqual([60_000, 60_000, 120_000, 1_500]);
     for (const bad of ["fast", "5000/h", "-5/min", "0/min", "700000/min"]) expect(() => parseRatePerMinute(bad)).toThrow(SpikeInputError);
     for (const bad of ["soon", "1h", "0s", "500ms", "61m"]) expect(() => parseDurationMs(bad)).toThrow(SpikeInputError);
+  });
+});
+
+describe("where it sends, and how many", () => {
+  it("posts to the webhook path unless the target names its own", () => {
+    expect(webhookUrl("http://127.0.0.1:8787").href).toBe("http://127.0.0.1:8787/webhooks/meta");
+    expect(webhookUrl("http://127.0.0.1:8787/").href).toBe("http://127.0.0.1:8787/webhooks/meta");
+    expect(webhookUrl("https://staging.example.com/hooks/meta?app=1#x").href).toBe("https://staging.example.com/hooks/meta?app=1");
+    expect(() => webhookUrl("ftp://127.0.0.1/")).toThrow(/not http\(s\)/);
+    expect(() => webhookUrl("http://user:pw@127.0.0.1/")).toThrow(/drop the user:password@ part/);
+  });
+
+  it("treats only loopback addresses as loopback", () => {
+    for (const h of ["127.0.0.1", "127.1.2.3", "localhost", "app.localhost", "[::1]", "LOCALHOST"]) expect(isLoopbackHost(h)).toBe(true);
+    for (const h of ["10.0.0.1", "0.0.0.0", "app.livestreamsell.ai", "127.0.0.1.nip.io", "[::ffff:7f00:1]", "128.0.0.1"]) expect(isLoopbackHost(h)).toBe(false);
+  });
+
+  it("plans one arrival at t = 0 and one per interval while within the duration", () => {
+    expect(plannedArrivals(5_000, 60_000)).toBe(5_000);
+    expect(plannedArrivals(600, 5_000)).toBe(50);
+    expect(plannedArrivals(50_000, 20_000)).toBe(16_667);
+    expect(plannedArrivals(1, 1_000)).toBe(1);
   });
 });
 
