@@ -18,6 +18,7 @@ import { registerFailover } from "./commands/failover";
 import { registerCode } from "./commands/code";
 import { registerBackups } from "./commands/backups";
 import { registerRender } from "./commands/render";
+import { registerChaos } from "./commands/chaos";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerCode(program);
   registerBackups(program);
   registerRender(program);
+  registerChaos(program);
   return program;
 }
 
