@@ -17,6 +17,7 @@ import { registerFailover } from "./commands/failover";
 import { registerCode } from "./commands/code";
 import { registerBackups } from "./commands/backups";
 import { registerRender } from "./commands/render";
+import { registerChaos } from "./commands/chaos";
 import { version } from "../package.json";
 
 export function buildProgram(): Command {
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerCode(program);
   registerBackups(program);
   registerRender(program);
+  registerChaos(program);
   return program;
 }
 

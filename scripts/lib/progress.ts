@@ -80,8 +80,11 @@ export function formatRowCounts(counts: Record<string, number | null>): string {
     .join(" ");
 }
 
-/** One status line per change, for polling work (PITR). */
-export function statusLine(stream: NodeJS.WriteStream = process.stderr): (text: string) => void {
-  if (!stream.isTTY) return () => undefined;
+/**
+ * One status line per change, for polling work (PITR) and per-second counts (the spike). Silent when the
+ * stream is no terminal, unless `always` (a command whose stdout carries no JSON wants its log too).
+ */
+export function statusLine(stream: NodeJS.WriteStream = process.stderr, always = false): (text: string) => void {
+  if (!stream.isTTY && !always) return () => undefined;
   return (text) => stream.write(`${text}\n`);
 }

@@ -1,0 +1,103 @@
+/** `drp chaos`: experiments that rehearse the plan's failure scenarios. Each subcommand registers in its own function. */
+import { Command, Option } from "commander";
+import { DrpError, emit } from "../lib/cli";
+
+export function registerChaos(program: Command): void {
+  const chaos = program.command("chaos").description("Chaos experiments: the plan's failure scenarios, rehearsed");
+  registerSpike(chaos);
+}
+
+const SPIKE_HELP = `
+The schedule is open loop: arrival i is sent at start + i x (60 s / rate) whatever the earlier answers, so a
+saturated receiver shows as latency, timeouts and rejections. An arrival that finds every connection of the
+pool (--max-in-flight) busy is not queued: it fails at its due time (failedBy.saturated).
+
+Counts: sent = arrivals that came due = accepted (2xx; "buffered" when the edge queued it) + rejected (any other
+status, split by status) + failed (timeout, network error, or saturated). Latency percentiles cover answered
+requests. achievedPerMinute = requests put on the wire / (last actual send - start + interval) x 60 s.
+scheduleErrorPct = 100 x |1 - achievedPerMinute / rate|, with the rate taken over the arrivals that came due:
+0 when every arrival left at its due time; dropped arrivals and a generator falling behind raise it.
+
+Exit codes: 0 the spike ran (read the counts), 1 no arrival was accepted (target down, wrong secret),
+2 bad input (nothing sent), 130 interrupted (the partial report is printed).`;
+
+interface SpikeFlags {
+  target?: string;
+  rate?: string;
+  duration?: string;
+  secret?: string;
+  timeoutMs?: string;
+  maxInFlight?: string;
+  yes?: boolean;
+  json?: boolean;
+}
+
+function wholeNumber(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw.trim())) throw new DrpError(`${flag} "${raw}" is not a whole number; see drp chaos spike --help for its bounds`, 2);
+  return Number(raw);
+}
+
+function registerSpike(chaos: Command): void {
+  chaos
+    .command("spike")
+    .description(
+      "Send signed Meta comment webhooks (X-Hub-Signature-256) at a fixed rate for a duration, open loop, and report sent, accepted, " +
+        "rejected and failed counts, latency percentiles, the achieved rate and the schedule error. A target that is not loopback needs --yes.",
+    )
+    .option("--target <url>", "base URL of the app or the edge (the webhook path /webhooks/meta is added when the URL has no path), or the full webhook URL")
+    .option("--rate <rate>", "arrivals: N/min (or N, per minute) or N/s, e.g. 5000/min")
+    .option("--duration <duration>", "how long the schedule runs: Ns, Nm or Nms, e.g. 60s")
+    .addOption(new Option("--secret <secret>", "Meta app secret to sign with (prefer the env var: flags show in ps)").env("META_APP_SECRET"))
+    .option("--timeout-ms <n>", "a request unanswered after this many ms fails (timeout)")
+    .option("--max-in-flight <n>", "sockets in the keep-alive pool = most requests on the wire at once")
+    .option("--yes", "confirm a spike against a target that is not loopback")
+    .option("--json", "print one JSON object (sent, accepted, rejected, failed, latencyMs, achievedPerMinute, scheduleErrorPct, ...)")
+    .addHelpText("after", SPIKE_HELP)
+    .action(async (flags: SpikeFlags) => {
+      // Loaded on demand, as every command does: --help and the other commands never need it.
+      const spike = require("../chaos/spike") as typeof import("../chaos/spike");
+      const missing = (["target", "rate", "duration"] as const).find((k) => flags[k] === undefined);
+      if (missing) throw new DrpError(`--${missing} is required; e.g. drp chaos spike --target http://127.0.0.1:8787 --rate 5000/min --duration 60s`, 2);
+      if (flags.secret === undefined || flags.secret.trim() === "") throw new DrpError("the app secret is missing; set META_APP_SECRET (or pass --secret)", 2);
+      let options: import("../chaos/spike").SpikeOptions;
+      try {
+        options = {
+          target: flags.target!,
+          ratePerMinute: spike.parseRatePerMinute(flags.rate!),
+          durationMs: spike.parseDurationMs(flags.duration!),
+          secret: flags.secret,
+          allowRemote: flags.yes === true,
+          timeoutMs: wholeNumber("--timeout-ms", flags.timeoutMs),
+          maxInFlight: wholeNumber("--max-in-flight", flags.maxInFlight),
+        };
+        spike.checkSpikeOptions(options);
+      } catch (e) {
+        if (e instanceof spike.SpikeInputError) throw new DrpError(e.message, 2);
+        throw e;
+      }
+      const { statusLine } = require("../lib/progress") as typeof import("../lib/progress");
+      const { onInterrupt } = require("../lib/interrupt") as typeof import("../lib/interrupt");
+      const status = statusLine(process.stderr, flags.json !== true);
+      const controller = new AbortController();
+      let reported: () => void = () => undefined;
+      const done = new Promise<void>((r) => (reported = r));
+      const unregister = onInterrupt(() => {
+        controller.abort();
+        return done;
+      });
+      try {
+        const result = await spike.runSpike({
+          ...options,
+          signal: controller.signal,
+          onProgress: (p) =>
+            status(`${(p.elapsedMs / 1000).toFixed(0)}s sent ${p.sent} accepted ${p.accepted} rejected ${p.rejected} failed ${p.failed} in-flight ${p.inFlight}`),
+        });
+        emit(flags.json === true, result, () => spike.formatSpike(result));
+        if (result.sent > 0 && result.accepted === 0) process.exitCode = 1;
+      } finally {
+        reported();
+        unregister();
+      }
+    });
+}
