@@ -23,7 +23,8 @@ export interface ChaosEnvironmentOptions {
   readonly paymentTimeoutMs: number;
   /** Worker bindings shortening the buffer's replay waits (the edge deploys 30 s / 600 s). */
   readonly replayRetryDelaySeconds: number;
-  readonly broken?: BrokenStandIn;
+  /** Safeguards left out (none by default). */
+  readonly broken?: readonly BrokenStandIn[];
 }
 
 export interface ChaosEnvironment {
@@ -32,6 +33,7 @@ export interface ChaosEnvironment {
   readonly appSecret: string;
   readonly proxies: { readonly ai: FaultProxy; readonly payment: FaultProxy; readonly origin: FaultProxy };
   readonly standIns: { readonly ai: StandIn; readonly payment: StandIn };
+  readonly broken: readonly BrokenStandIn[];
   /** Runs a read query on the storefront's database. */
   query<T extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Undoes any fault at once (synchronous: also usable from an exit handler). */
@@ -40,6 +42,7 @@ export interface ChaosEnvironment {
 }
 
 export async function startChaosEnvironment(o: ChaosEnvironmentOptions, say: (line: string) => void = () => undefined): Promise<ChaosEnvironment> {
+  const broken = o.broken ?? [];
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async () => {
     await Promise.allSettled(stops.splice(0, stops.length).map((s) => s()));
@@ -59,11 +62,11 @@ export async function startChaosEnvironment(o: ChaosEnvironmentOptions, say: (li
     const storefrontOptions: StorefrontOptions = {
       name: "primary",
       // A port nobody listens on: the app without its database.
-      databaseUrl: o.broken === "database" ? `postgresql://postgres@127.0.0.1:${await freePort()}/${DATABASE}` : db.urlFor(DATABASE),
+      databaseUrl: broken.includes("database") ? `postgresql://postgres@127.0.0.1:${await freePort()}/${DATABASE}` : db.urlFor(DATABASE),
       appSecret,
       ai: { url: aiProxy.url, timeoutMs: o.aiTimeoutMs },
       payment: { url: paymentProxy.url, timeoutMs: o.paymentTimeoutMs },
-      broken: { aiTimeout: o.broken === "ai-timeout", bankTransferFallback: o.broken === "bank-transfer-fallback" },
+      broken: { aiTimeout: broken.includes("ai-timeout"), bankTransferFallback: broken.includes("bank-transfer-fallback") },
     };
     const storefront = await startStorefront(storefrontOptions);
     stops.push(() => storefront.stop());
@@ -83,6 +86,7 @@ export async function startChaosEnvironment(o: ChaosEnvironmentOptions, say: (li
       appSecret,
       proxies,
       standIns: { ai, payment },
+      broken,
       async query<T extends Record<string, unknown>>(text: string, params: unknown[] = []) {
         const c = new Client({ connectionString: db.urlFor(DATABASE) });
         await c.connect();

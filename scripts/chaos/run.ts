@@ -8,8 +8,8 @@ import { join, resolve } from "node:path";
 import { isScenario, SCENARIOS, type Scenario } from "../../constructs/chaos-experiments/scenarios";
 import { DrpError } from "../lib/cli";
 import { runExperiment, type Experiment, type Journal } from "./experiment";
-import { BROKEN_STAND_INS, type BrokenStandIn } from "./local";
-import { CHAOS_PRODUCTION, SCENARIO_DEFINITIONS, TIME_SCALE_RANGE, scaledFigures, targetProbes } from "./scenarios";
+import { BROKEN_STAND_INS, type BrokenStandIn, type ChaosEnvironment, type ChaosEnvironmentOptions } from "./local";
+import { CHAOS_PRODUCTION, SCENARIO_DEFINITIONS, TIME_SCALE_RANGE, scaledFigures, targetProbes, type ScaledFigures } from "./scenarios";
 
 export const CHAOS_JOURNAL_DIR = "chaos-journal";
 export const POLL_MS_RANGE = { min: 50, max: 60_000, default: 10_000 } as const;
@@ -106,31 +106,38 @@ export async function runChaos(o: ChaosRunOptions, say: (line: string) => void =
   }
   const f = scaledFigures(o.timeScale);
   const { startChaosEnvironment } = require("./local") as typeof import("./local");
-  const env = await startChaosEnvironment(
-    { aiTimeoutMs: f.aiTimeoutMs, paymentTimeoutMs: f.paymentTimeoutMs, replayRetryDelaySeconds: CHAOS_PRODUCTION.localReplayRetryDelaySeconds, broken: o.broken },
-    say,
-  );
-  // PostgreSQL and workerd stop themselves on exit; the proxies and stand-ins die with the process.
+  const env = await startChaosEnvironment(localEnvironmentOptions(f, o.broken ? [o.broken] : []), say);
+  // PostgreSQL and workerd also stop themselves on exit; the proxies and stand-ins die with the process.
   try {
-    const local = def.local(env, f);
-    const experiment: Experiment = {
-      scenario: o.scenario,
-      mode: "local",
-      target: env.edgeUrl,
-      hypothesis: def.hypothesis,
-      fault: local.fault,
-      probe: local.probe,
-      notes: [...local.notes, ...(o.broken ? [`deliberately broken stand-in: ${o.broken}`] : [])],
-      settings: {
-        ...f,
-        brokenStandIn: o.broken ?? null,
-        proxies: { ai: env.proxies.ai.url, payment: env.proxies.payment.url, origin: env.proxies.origin.url },
-        cloudFault: def.cloudFault,
-      },
-    };
-    return await runExperiment(experiment, paths, say);
+    return await runLocalScenario(env, o.scenario, f, paths, say);
   } finally {
     env.rollbackAllNow();
     await env.stop();
   }
+}
+
+export function localEnvironmentOptions(f: ScaledFigures, broken: readonly BrokenStandIn[]): ChaosEnvironmentOptions {
+  return { aiTimeoutMs: f.aiTimeoutMs, paymentTimeoutMs: f.paymentTimeoutMs, replayRetryDelaySeconds: CHAOS_PRODUCTION.localReplayRetryDelaySeconds, broken };
+}
+
+/** One scenario on a running drill environment (several scenarios can run one after another on one environment). */
+export function runLocalScenario(env: ChaosEnvironment, scenario: Scenario, f: ScaledFigures, paths: { json: string; report: string }, say: (line: string) => void = () => undefined): Promise<Journal> {
+  const def = SCENARIO_DEFINITIONS[scenario];
+  const local = def.local(env, f);
+  const experiment: Experiment = {
+    scenario,
+    mode: "local",
+    target: env.edgeUrl,
+    hypothesis: def.hypothesis,
+    fault: local.fault,
+    probe: local.probe,
+    notes: [...local.notes, ...env.broken.map((b) => `deliberately broken stand-in: ${b}`)],
+    settings: {
+      ...f,
+      brokenStandIns: env.broken,
+      proxies: { ai: env.proxies.ai.url, payment: env.proxies.payment.url, origin: env.proxies.origin.url },
+      cloudFault: def.cloudFault,
+    },
+  };
+  return runExperiment(experiment, paths, say);
 }
