@@ -187,7 +187,7 @@ const webhookDisconnect: ScenarioDefinition = {
   id: "webhook-disconnect",
   hypothesis:
     "While the origin's webhook path fails, every signed Meta delivery is still answered 200 at the edge (buffered), and once the origin is back every accepted comment is stored: none lost.",
-  cloudFault: "the FIS template stops the primary region's app tasks (the origin fails; the edge Worker buffers the webhooks)",
+  cloudFault: "the FIS template stops a share of the primary service's tasks (aws:ecs:stop-task) and waits while ECS replaces them; the edge Worker buffers what the origin cannot take",
   local(env, f) {
     const runId = randomBytes(4).toString("hex");
     let next = 0;
@@ -238,7 +238,7 @@ const aiLatency: ScenarioDefinition = {
   id: "ai-latency",
   hypothesis:
     "While the AI provider takes 30 s to answer, unrelated requests (the product list) keep their latency under the bound, and every comment reply (any seller's) arrives within the bound, with the fallback when the AI is late.",
-  cloudFault: "the FIS template adds 30 s of network latency from the app tasks towards the AI provider's hosts",
+  cloudFault: "the FIS template adds 30 s of network latency from the app tasks towards the AI provider's hosts (aws:ecs:task-network-latency)",
   local(env, f) {
     // One reply per seller at once: a seller waiting on the AI must not hold up the others.
     const SELLERS = 4;
@@ -293,7 +293,7 @@ const aiLatency: ScenarioDefinition = {
 const paymentDown: ScenarioDefinition = {
   id: "payment-down",
   hypothesis: "While the payment gateway does not answer, checkout still answers within the bound offering bank transfer, and every order is stored: none lost.",
-  cloudFault: "the FIS template blackholes the app tasks' traffic towards the payment gateways' hosts (100 % packet loss)",
+  cloudFault: "the FIS template drops 100 % of the app tasks' packets towards the payment gateways' hosts (aws:ecs:task-network-packet-loss)",
   local(env, f) {
     let seq = 0;
     const acknowledged: string[] = [];
@@ -363,7 +363,7 @@ const paymentDown: ScenarioDefinition = {
 const commentSpike: ScenarioDefinition = {
   id: "comment-spike",
   hypothesis: `5,000 comments in one minute (5x nominal) are accepted at >= ${CHAOS_PRODUCTION.spike.minAcceptedPct} % with p99 latency under ${CHAOS_PRODUCTION.spike.p99BoundMs} ms, unrelated requests keep their latency, and every accepted comment is stored: none lost.`,
-  cloudFault: "the FIS template tagged comment-spike runs with its stop conditions while the load comes from drp chaos spike --target alongside; the runner probes --target",
+  cloudFault: "the FIS template is a guarded window (aws:fis:wait) with its stop conditions while drp chaos spike --target sends the load alongside; the runner probes --target",
   local(env, f) {
     const { runSpike } = require("./spike") as typeof import("./spike");
     const runId = randomBytes(4).toString("hex");
