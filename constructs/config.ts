@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { FIS_PARAMETER_MAX } from "./chaos-experiments/fis-actions";
+import { CHAOS_MAX_DURATION_MINUTES, FIS_PARAMETER_MAX } from "./chaos-experiments/fis-actions";
 import { FARGATE_SIZES, fargateSizeProblem } from "./fargate";
 
 const awsRegion = z
@@ -33,7 +33,7 @@ const ChaosSchema = z
     /** Latency the ai-latency fault adds to every packet towards the AI hosts. */
     aiLatencyMs: z.int().min(1000).max(60000).default(30000),
     /** How long each fault lasts (an experiment stops earlier when a stop-condition alarm fires). */
-    durationMinutes: z.int().min(1).max(60).default(5),
+    durationMinutes: z.int().min(1).max(CHAOS_MAX_DURATION_MINUTES).default(5),
     /** Share of the service's running tasks the webhook-disconnect experiment stops. */
     stopTaskPercent: z.int().min(1).max(100).default(50),
     /** Stop condition: more target 5xx responses than this in one minute. */

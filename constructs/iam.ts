@@ -22,6 +22,8 @@ export interface ServiceRoleProps {
   readonly service: string;
   /** The role's only permissions; an empty list makes a role with no permissions. */
   readonly statements: readonly PolicyStatement[];
+  /** Conditions on the trust (confused-deputy protection: aws:SourceAccount, aws:SourceArn). @default none */
+  readonly trustCondition?: PolicyStatement["Condition"];
   /** AWS managed policies (ARNs) to attach, where a service's documentation requires one. @default none */
   readonly managedPolicyArns?: readonly string[];
 }
@@ -31,7 +33,7 @@ export function serviceRole(scope: Construct, id: string, props: ServiceRoleProp
     name: validName(scope, "iamRole", props.name, "name (made from the configuration's project)"),
     assumeRolePolicy: JSON.stringify({
       Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { Service: props.service }, Action: "sts:AssumeRole" }],
+      Statement: [{ Effect: "Allow", Principal: { Service: props.service }, Action: "sts:AssumeRole", ...(props.trustCondition ? { Condition: props.trustCondition } : {}) }],
     }),
     inlinePolicy: props.statements.length
       ? [

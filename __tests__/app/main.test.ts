@@ -54,6 +54,24 @@ describe("the cdktf app", () => {
     expect(() => r.stacks()).toThrow(/ENOENT/);
   });
 
+  it("adds the chaos stack with -c chaos=on, policies passing, its template ids as outputs", () => {
+    const r = runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ chaos: "on" }) });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stacks()).toEqual(["backup-check", "chaos", "compute-primary", "compute-secondary", "edge", "export", "monitoring", "secrets", "state", "storage"]);
+    const chaos = JSON.parse(readFileSync(join(outdir, "stacks", "chaos", "cdk.tf.json"), "utf8"));
+    expect(Object.keys(chaos.output).sort()).toEqual(["fis-template-ai-latency", "fis-template-comment-spike", "fis-template-payment-down", "fis-template-webhook-disconnect"]);
+  });
+
+  it("refuses chaos=on while failed over, before synthesizing anything", () => {
+    const r = runApp({ CDKTF_CONTEXT_JSON: JSON.stringify({ chaos: "on", region: "secondary" }) });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      "drp synth: context chaos=on cannot be combined with region=secondary: no experiment runs while failed over; fail back first (region=primary), then deploy chaos\n",
+    );
+    expect(() => r.stacks()).toThrow(/ENOENT/);
+  });
+
   it("stops on an invalid configuration, listing every field to fix", () => {
     const bad = JSON.parse(readFileSync(join(root, "config/drp.config.json"), "utf8"));
     bad.app.cpu = 300;

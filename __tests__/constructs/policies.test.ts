@@ -362,7 +362,7 @@ describe("policies at synth", () => {
 
   it("pass for every stack of the plan in every mode", () => {
     const everyOption = join(__dirname, "..", "fixtures", "configs", "every-option.json");
-    for (const [ctx, file] of [[{}], [{ region: "secondary" }], [{ maintenance: "on" }], [{ chaos: "on" }], [{}, everyOption]] as [Record<string, string>, string?][]) {
+    for (const [ctx, file] of [[{}], [{ region: "secondary" }], [{ maintenance: "on" }], [{ chaos: "on" }], [{}, everyOption], [{ chaos: "on" }, everyOption]] as [Record<string, string>, string?][]) {
       const app = Testing.app();
       const d = resolveDeployment(loadConfig(file), parseContext(ctx));
       for (const stack of defineStacks(app, d)) {

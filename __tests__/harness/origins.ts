@@ -2,9 +2,10 @@
  * Real HTTP origins on loopback for the maintenance Worker and the smoke gate: node http servers on port 0.
  * Start them once per test file (beforeAll) and close them in afterAll.
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { metaSignature } from "../../scripts/chaos/meta-comments";
 
 export interface Origin {
   /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
@@ -144,10 +145,8 @@ export function appHandler(opts: AppOptions = {}): RequestListener {
   };
 }
 
-/** `sha256=<hex>`: Meta's X-Hub-Signature-256 of a body with an app secret. */
-export function metaSignature(body: string | Buffer, secret: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-}
+/** `sha256=<hex>`: Meta's X-Hub-Signature-256 of a body with an app secret (the spike's own signer). */
+export { metaSignature };
 
 export interface WebhookDelivery {
   body: string;

@@ -20,6 +20,7 @@ function modes(): { name: string; context: Record<string, string>; config?: stri
   out.push({ name: "image override", context: { image: `sha256:${"c".repeat(64)}` } });
   out.push({ name: "every optional config branch", context: {}, config: EVERY_OPTION });
   out.push({ name: "every optional config branch, region=secondary", context: { region: "secondary" }, config: EVERY_OPTION });
+  out.push({ name: "every optional config branch, chaos=on", context: { chaos: "on" }, config: EVERY_OPTION });
   return out;
 }
 

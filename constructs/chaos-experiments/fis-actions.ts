@@ -6,8 +6,8 @@
  * someone starts the experiment.
  *
  * Source: AWS FIS User Guide, "Actions reference"
- * (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html, sections "Amazon ECS actions"
- * and "Wait action") and "Use the AWS FIS aws:ecs:task actions"
+ * (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html, sections "Amazon ECS actions",
+ * "Wait action" and "Amazon CloudWatch actions") and "Use the AWS FIS aws:ecs:task actions"
  * (https://docs.aws.amazon.com/fis/latest/userguide/ecs-task-actions.html).
  */
 
@@ -56,6 +56,7 @@ const ACTIONS = {
     permissions: NETWORK_PERMISSIONS,
   },
   "aws:fis:wait": { parameters: ["duration"], timed: true, permissions: [] },
+  "aws:cloudwatch:assert-alarm-state": { parameters: ["alarmArns", "alarmStates"], timed: false, permissions: ["cloudwatch:DescribeAlarms"] },
 } as const satisfies Record<string, FisActionSpec>;
 
 export type FisActionId = keyof typeof ACTIONS;
@@ -67,10 +68,14 @@ export function isFisAction(id: string): id is FisActionId {
 
 /** The longest an action (and an experiment) may run: FIS's documented maximum, 12 hours. */
 export const FIS_MAX_DURATION_MINUTES = 12 * 60;
+/** The plan's own bound on one fault (config chaos.durationMinutes), well inside FIS's. */
+export const CHAOS_MAX_DURATION_MINUTES = 60;
 /** The shortest duration FIS accepts for a timed action: one minute. */
 export const FIS_MIN_DURATION_MINUTES = 1;
 /** Longest action parameter value the provider accepts (aws_fis_experiment_template action.parameter.value). */
 export const FIS_PARAMETER_MAX = 1024;
+/** Alarms one aws:cloudwatch:assert-alarm-state action can check. */
+export const FIS_ASSERT_MAX_ALARMS = 5;
 /** What a target's `Tasks` key is called in an ECS task action (the provider's allowed action target keys). */
 export const ECS_TASKS_TARGET_KEY = "Tasks";
 

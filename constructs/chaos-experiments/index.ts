@@ -22,20 +22,24 @@
  *   with the same stop conditions); the runner sends the spike (`drp chaos spike`) while it runs and stops
  *   sending when the experiment stops.
  *
+ * Every template first asserts the steady state (aws:cloudwatch:assert-alarm-state: its stop-condition
+ * alarms are OK), so no fault is injected into a service that is already unwell.
+ *
  * Fargate requirements on the target tasks are declared by RegionalService's faultInjection prop.
  * Action parameters: AWS FIS User Guide, "Actions reference", Amazon ECS actions
  * (https://docs.aws.amazon.com/fis/latest/userguide/fis-actions-reference.html#ecs-actions-reference).
  */
 import { Construct } from "constructs";
 import { TerraformOutput } from "cdktf";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { FisExperimentTemplate, type FisExperimentTemplateAction } from "@cdktf/provider-aws/lib/fis-experiment-template";
 import { serviceRole, type PolicyStatement } from "../iam";
-import { ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
-import { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
+import { CHAOS_MAX_DURATION_MINUTES, ECS_TASKS_TARGET_KEY, FIS_ACTIONS, FIS_ASSERT_MAX_ALARMS, FIS_LOG_DELIVERY_PERMISSIONS, FIS_PARAMETER_MAX, isoMinutes, type FisActionId } from "./fis-actions";
+import { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
 
-export { SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
+export { experimentLogGroupName, SCENARIO_TAG_KEY, SCENARIOS, templateOutputName, type Scenario } from "./scenarios";
 
 export interface ChaosExperimentsProps {
   /** Resource name prefix (the project). */
@@ -57,7 +61,7 @@ export interface ChaosExperimentsProps {
   readonly paymentHosts: readonly string[];
   /** Latency added towards the AI hosts, in milliseconds. */
   readonly aiLatencyMs: number;
-  /** Duration of each fault, in minutes (1-60). */
+  /** Duration of each fault, in minutes (1 to CHAOS_MAX_DURATION_MINUTES). */
   readonly durationMinutes: number;
   /** Share of tasks webhook-disconnect stops (1-100). */
   readonly stopTaskPercent: number;
@@ -87,17 +91,21 @@ export class ChaosExperiments extends Construct {
     super(scope, id);
     const { durationMinutes: minutes, stopTaskPercent: percent, aiLatencyMs: latencyMs } = props;
     const errors: string[] = [];
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) errors.push(`durationMinutes must be a whole number from 1 to 60 (config chaos.durationMinutes), got ${minutes}`);
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > CHAOS_MAX_DURATION_MINUTES)
+      errors.push(`durationMinutes must be a whole number from 1 to ${CHAOS_MAX_DURATION_MINUTES} (config chaos.durationMinutes), got ${minutes}`);
     if (!Number.isInteger(percent) || percent < 1 || percent > 100) errors.push(`stopTaskPercent must be a whole number from 1 to 100 (config chaos.stopTaskPercent), got ${percent}`);
     for (const [field, hosts] of [["aiHosts", props.aiHosts], ["paymentHosts", props.paymentHosts]] as const) {
       if (hosts.length === 0) errors.push(`${field} must name at least one host (config chaos.${field})`);
       if (hosts.join(",").length > FIS_PARAMETER_MAX) errors.push(`${field} joined with commas must fit in ${FIS_PARAMETER_MAX} characters, FIS's parameter limit (config chaos.${field})`);
     }
+    const extraAlarms = props.stopAlarmArns?.length ?? 0;
+    if (extraAlarms + 2 > FIS_ASSERT_MAX_ALARMS)
+      errors.push(`stopAlarmArns may name at most ${FIS_ASSERT_MAX_ALARMS - 2} alarms (with the two of its own, FIS checks up to ${FIS_ASSERT_MAX_ALARMS} in one steady-state assertion)`);
     if (errors.length) throw new Error(`${this.node.path}: ${errors.join("; ")}`);
     const { region, name } = props;
     const duration = isoMinutes(minutes);
 
-    this.logGroup = new CloudwatchLogGroup(this, "log", { region, name: `/fis/${name}-chaos`, retentionInDays: props.logRetentionDays ?? 30 });
+    this.logGroup = new CloudwatchLogGroup(this, "log", { region, name: experimentLogGroupName(name), retentionInDays: props.logRetentionDays ?? 30 });
     const dimensions = { LoadBalancer: props.loadBalancerArnSuffix, TargetGroup: props.targetGroupArnSuffix };
     // Quick to fire (one or two one-minute periods): these alarms stop an experiment, they page no one.
     this.errorAlarm = new CloudwatchMetricAlarm(this, "target-5xx", {
@@ -155,13 +163,20 @@ export class ChaosExperiments extends Construct {
       },
     };
 
+    const account = new DataAwsCallerIdentity(this, "account", {}).accountId;
     const templates: Partial<Record<Scenario, FisExperimentTemplate>> = {};
+    const steadyState: ActionPlan = { name: "steady-state", actionId: "aws:cloudwatch:assert-alarm-state", parameters: { alarmArns: stopAlarms.join(","), alarmStates: "OK" } };
     for (const scenario of SCENARIOS) {
-      const plan = plans[scenario];
+      const plan = {
+        ...plans[scenario],
+        actions: [steadyState, ...plans[scenario].actions.map((a) => ({ ...a, startAfter: a.startAfter ?? [steadyState.name] }))],
+      };
       const role = serviceRole(this, `${scenario}-role`, {
         name: `${name}-chaos-${scenario}`,
         service: "fis.amazonaws.com",
-        statements: this.permissions(plan.actions, props),
+        // Only this account's experiments in this region may assume it (FIS User Guide, "IAM roles for AWS FIS experiments").
+        trustCondition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": `arn:aws:fis:${region}:${account}:experiment/*` } },
+        statements: this.permissions(plan.actions, props, account),
       });
       const targeted = plan.actions.filter((a) => FIS_ACTIONS[a.actionId].resourceType);
       const template = new FisExperimentTemplate(this, scenario, {
@@ -183,6 +198,8 @@ export class ChaosExperiments extends Construct {
               name: `${a.name}-tasks`,
               resourceType: "aws:ecs:task",
               selectionMode: a.selectionMode ?? "ALL",
+              // The service's tasks, resolved when the experiment starts (FIS User Guide, "Targets", resource
+              // parameters of aws:ecs:task: https://docs.aws.amazon.com/fis/latest/userguide/targets.html#target-parameters).
               parameters: { cluster: props.clusterName, service: props.serviceName },
             }))
           : undefined,
@@ -200,7 +217,7 @@ export class ChaosExperiments extends Construct {
   }
 
   /** Exactly what FIS documents for the template's actions, scoped to the targeted cluster where IAM allows. */
-  private permissions(actions: readonly ActionPlan[], props: ChaosExperimentsProps): PolicyStatement[] {
+  private permissions(actions: readonly ActionPlan[], props: ChaosExperimentsProps, account: string): PolicyStatement[] {
     const needed = new Set(actions.flatMap((a) => FIS_ACTIONS[a.actionId].permissions));
     const documents = [...new Set(actions.map((a) => FIS_ACTIONS[a.actionId].ssmDocument).filter((d): d is string => !!d))];
     const ecs = [...needed].filter((p) => p.startsWith("ecs:")).sort();
@@ -214,7 +231,7 @@ export class ChaosExperiments extends Construct {
       statements.push({
         Sid: "OnFaultInjectionSidecars",
         Action: "ssm:SendCommand",
-        Resource: `arn:aws:ssm:${props.region}:*:managed-instance/*`,
+        Resource: `arn:aws:ssm:${props.region}:${account}:managed-instance/*`,
         Condition: { StringEquals: { "ssm:resourceTag/FAULT_INJECTION_SIDECAR": "true" } },
       });
     }

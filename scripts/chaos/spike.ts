@@ -87,12 +87,11 @@ export interface SpikeResult {
   readonly latencyMs: Percentiles;
   /** How late each arrival was put on the wire relative to its scheduled time, in ms. */
   readonly lateMs: Percentiles;
-  /** Requests put on the wire per minute, over the window from the start to the last one actually sent. */
+  /** Requests put on the wire per minute, over the window from the start to the last arrival's actual dispatch plus one interval. */
   readonly achievedPerMinute: number;
   /**
-   * 100 x |1 - achieved / planned rate|: requests on the wire divided by arrivals due, times the scheduled
-   * span (sent x interval) divided by the actual span (last actual send - start + interval). Zero when every
-   * arrival left on time; arrivals dropped for want of a socket, or a generator falling behind, raise it.
+   * 100 x |1 - achievedPerMinute / ratePerMinute|. Zero when every arrival left on time; arrivals dropped for
+   * want of a socket, or a generator falling behind (the last arrival leaving late), raise it.
    */
   readonly scheduleErrorPct: number;
   /** Wall time from the first arrival until the last answer. */
@@ -146,14 +145,14 @@ export function checkSpikeOptions(o: SpikeOptions): URL {
   if (!isLoopbackHost(url.hostname) && o.allowRemote !== true)
     throw new SpikeInputError(`target ${url.host} is not loopback; confirm a spike against it with --yes`);
   if (typeof o.secret !== "string" || o.secret.trim() === "") throw new SpikeInputError("the app secret is empty; pass --secret or set META_APP_SECRET");
-  inRange("rate", o.ratePerMinute, SPIKE_LIMITS.ratePerMinute, "per minute");
-  inRange("duration", o.durationMs, SPIKE_LIMITS.durationMs, "ms");
+  inRange("rate (--rate)", o.ratePerMinute, SPIKE_LIMITS.ratePerMinute, "per minute");
+  inRange("duration (--duration)", o.durationMs, SPIKE_LIMITS.durationMs, "ms");
   const planned = plannedArrivals(o.ratePerMinute, o.durationMs);
   if (planned > SPIKE_LIMITS.maxArrivals)
     throw new SpikeInputError(`${planned} arrivals (rate x duration) exceed ${SPIKE_LIMITS.maxArrivals}; lower the rate or the duration`);
-  if (o.timeoutMs !== undefined) inRange("timeout", o.timeoutMs, SPIKE_LIMITS.timeoutMs, "ms");
-  if (o.maxInFlight !== undefined && !Number.isInteger(o.maxInFlight)) throw new SpikeInputError(`max in-flight ${o.maxInFlight} is not a whole number`);
-  if (o.maxInFlight !== undefined) inRange("max in-flight", o.maxInFlight, SPIKE_LIMITS.maxInFlight, "requests");
+  if (o.timeoutMs !== undefined) inRange("timeout (--timeout-ms)", o.timeoutMs, SPIKE_LIMITS.timeoutMs, "ms");
+  if (o.maxInFlight !== undefined && !Number.isInteger(o.maxInFlight)) throw new SpikeInputError(`max in-flight (--max-in-flight) ${o.maxInFlight} is not a whole number`);
+  if (o.maxInFlight !== undefined) inRange("max in-flight (--max-in-flight)", o.maxInFlight, SPIKE_LIMITS.maxInFlight, "requests");
   if (o.runId !== undefined && !/^[0-9a-z]{1,16}$/.test(o.runId)) throw new SpikeInputError(`run id "${o.runId}" must be 1 to 16 lowercase letters or digits`);
   return url;
 }
@@ -196,7 +195,8 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
   let rejected = 0;
   const rejectedByStatus: Record<string, number> = {};
   const failedBy = { timeout: 0, network: 0, saturated: 0 };
-  let lastSendAt = 0;
+  /** When the latest arrival was dispatched (put on the wire or failed as saturated). */
+  let lastArrivalAt = 0;
   let lastAnswerAt = 0;
   let aborted = false;
   let drained: () => void = () => undefined;
@@ -210,7 +210,6 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
   const send = (i: number, at: number) => {
     onWire++;
     inFlight++;
-    lastSendAt = at;
     const body = metaCommentBody(runId, i, Date.now());
     let done = false;
     const req = request(url, {
@@ -278,6 +277,7 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
           const i = sent++;
           const at = performance.now();
           lateness[i] = at - (start + i * intervalMs);
+          lastArrivalAt = at;
           if (inFlight >= maxInFlight) failedBy.saturated++;
           else send(i, at);
         }
@@ -297,10 +297,11 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
   progress(start);
 
   const failed = failedBy.timeout + failedBy.network + failedBy.saturated;
-  const actualSpan = onWire > 0 ? lastSendAt - start + intervalMs : 0;
+  // The window the arrivals that came due actually took, against the sent x interval they should have.
+  const actualSpan = sent > 0 ? lastArrivalAt - start + intervalMs : 0;
   const achievedPerMinute = actualSpan > 0 ? (onWire / actualSpan) * 60_000 : 0;
   const plannedRate = o.ratePerMinute;
-  const scheduleErrorPct = sent === 0 ? 0 : 100 * Math.abs(1 - (onWire / sent) * ((sent * intervalMs) / Math.max(actualSpan, intervalMs)));
+  const scheduleErrorPct = sent === 0 ? 0 : 100 * Math.abs(1 - achievedPerMinute / plannedRate);
   return {
     target: url.href,
     runId,
@@ -318,7 +319,7 @@ export async function runSpike(o: SpikeOptions): Promise<SpikeResult> {
     lateMs: percentiles(lateness, sent),
     achievedPerMinute: round(achievedPerMinute, 1),
     scheduleErrorPct: round(scheduleErrorPct, 3),
-    elapsedMs: Math.round(Math.max(lastAnswerAt, lastSendAt, start) - start),
+    elapsedMs: Math.round(Math.max(lastAnswerAt, lastArrivalAt, start) - start),
     aborted,
   };
 }
