@@ -236,6 +236,20 @@ describe("drp chaos run --cloud (FIS API harness)", () => {
     expect(j.fault.rolledBackAt).not.toBeNull();
   });
 
+  it("an experiment FIS refuses to start is a failed injection: exit 1, nothing to roll back", async () => {
+    fis.state.startError = "The experiment template's role cannot be assumed";
+    try {
+      const r = await run("ai-latency", "cloud-refused");
+      expect(r.code).toBe(1);
+      const j = JSON.parse(r.stdout) as Journal;
+      expect(j).toMatchObject({ verdict: "deviated", fault: { injectedAt: null, rolledBackAt: null } });
+      expect(j.reason).toBe("could not inject: The experiment template's role cannot be assumed");
+      expect(j.probes.during).toEqual([]);
+    } finally {
+      delete fis.state.startError;
+    }
+  });
+
   it("no template tagged for the scenario: one line naming the fix, exit 1, nothing started", async () => {
     const before = fis.requests.filter((q) => q.method === "POST").length;
     const r = await run("comment-spike", "cloud-none");

@@ -28,6 +28,8 @@ export interface FakeFisState {
   script: { status: string; reason?: string }[];
   /** Templates listed per page (exercises nextToken). */
   pageSize: number;
+  /** When set, StartExperiment answers 400 ValidationException with this message. */
+  startError?: string;
 }
 
 export interface FakeFis {
@@ -89,6 +91,7 @@ export async function startFakeFis(initial: Partial<FakeFisState> = {}): Promise
         });
       }
       if (req.method === "POST" && url.pathname === "/experiments") {
+        if (state.startError) return send(400, { message: state.startError }, "ValidationException");
         const b = body as { experimentTemplateId?: string; clientToken?: string; tags?: Record<string, string> };
         if (!b?.clientToken || !state.templates.some((t) => t.id === b.experimentTemplateId))
           return send(404, { message: `Experiment template ${b?.experimentTemplateId} not found` }, "ResourceNotFoundException");

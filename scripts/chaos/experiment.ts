@@ -49,6 +49,11 @@ export interface Experiment {
   /** Facts about the run shown in the journal (time scale, bounds, what was not injected and why). */
   readonly notes: readonly string[];
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * Pause after injection and after rollback before probing: a switched network drops open connections,
+   * and clients learn of it only on their next use (default 0).
+   */
+  readonly settleMs?: number;
 }
 
 export type Verdict = "held" | "deviated";
@@ -194,19 +199,27 @@ export async function runExperiment(e: Experiment, paths: { json: string; report
     }
     say(`inject: ${e.fault.description}`);
     try {
+      // Set before the call, so an interruption while it is under way still rolls back.
       j.fault.injectedAt = now();
       Object.assign(j.fault.evidence, (await e.fault.inject()) ?? {});
     } catch (err) {
+      // Nothing was injected; undo any part that was, without recording a rollback of a fault that never was.
+      await Promise.resolve()
+        .then(() => e.fault.rollback())
+        .catch(() => undefined);
+      j.fault.injectedAt = null;
       j.fault.error = `could not inject: ${(err as Error).message}`;
-      await rollback();
       j.reason = j.fault.error;
       return j;
     }
+    const settle = () => new Promise((r) => setTimeout(r, e.settleMs ?? 0));
     try {
+      await settle();
       await probe("during");
     } finally {
       await rollback();
     }
+    await settle();
     await probe("after");
     const bad = [...failing(j.probes.during), ...failing(j.probes.after)];
     if (j.fault.error) j.reason = j.fault.error;

@@ -12,6 +12,8 @@ import { BROKEN_STAND_INS, type BrokenStandIn, type ChaosEnvironment, type Chaos
 import { CHAOS_PRODUCTION, SCENARIO_DEFINITIONS, TIME_SCALE_RANGE, scaledFigures, targetProbes, type ScaledFigures } from "./scenarios";
 
 export const CHAOS_JOURNAL_DIR = "chaos-journal";
+/** Locally, the pause after each switch of a fault proxy before the next probes (see Experiment.settleMs). */
+export const LOCAL_SETTLE_MS = 250;
 export const POLL_MS_RANGE = { min: 50, max: 60_000, default: 10_000 } as const;
 
 export interface ChaosRunFlags {
@@ -131,6 +133,7 @@ export function runLocalScenario(env: ChaosEnvironment, scenario: Scenario, f: S
     hypothesis: def.hypothesis,
     fault: local.fault,
     probe: local.probe,
+    settleMs: LOCAL_SETTLE_MS,
     notes: [...local.notes, ...env.broken.map((b) => `deliberately broken stand-in: ${b}`)],
     settings: {
       ...f,
