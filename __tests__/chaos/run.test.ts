@@ -17,6 +17,7 @@ import { scaledFigures } from "../../scripts/chaos/scenarios";
 import { exited, oneLineError, runDrp, runDrpInProcess, spawnDrp } from "../harness/cli";
 import { startFakeFis, type FakeFis } from "../harness/fis-api";
 import { startOrigin, type Origin } from "../harness/origins";
+import { signatureValid } from "../../scripts/drill/storefront";
 
 jest.setTimeout(120_000);
 const work = mkdtempSync(join(tmpdir(), "drp-chaos-run-"));
@@ -155,6 +156,8 @@ describe("drp chaos run --cloud (FIS API harness)", () => {
   let fis: FakeFis;
   let site: Origin;
   let healthy = true;
+  let signed = 0;
+  const SECRET = "chaos-app-secret";
   const env = () => ({ AWS_ENDPOINT_URL_FIS: fis.url, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" });
   beforeAll(async () => {
     fis = await startFakeFis({
@@ -165,6 +168,16 @@ describe("drp chaos run --cloud (FIS API harness)", () => {
     });
     // The public site the probes check (the deployed app behind the edge).
     site = await startOrigin((req, res) => {
+      if (req.method === "POST" && req.url === "/webhooks/meta") {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+          const ok = signatureValid(Buffer.concat(chunks), req.headers["x-hub-signature-256"] as string | undefined, SECRET);
+          if (ok) signed++;
+          res.writeHead(ok ? 200 : 403).end(ok ? "EVENT_RECEIVED" : "bad signature");
+        });
+        return;
+      }
       res.writeHead(healthy ? 200 : 503, { "content-type": "application/json" });
       res.end(req.url?.startsWith("/api/products") ? '{"products":[]}' : '{"ok":true}');
     });
@@ -250,9 +263,23 @@ describe("drp chaos run --cloud (FIS API harness)", () => {
     }
   });
 
+  it("webhook-disconnect in the cloud sends signed deliveries to --target as a probe, and needs the app secret", async () => {
+    const missing = await runDrp(["chaos", "run", "webhook-disconnect", "--cloud", "--target", site.url], { ...env(), META_APP_SECRET: undefined });
+    expect(missing.code).toBe(2);
+    expect(oneLineError(missing)).toBe("drp: --cloud webhook-disconnect probes the webhook path with signed deliveries: set META_APP_SECRET (or pass --secret)");
+    fis.state.templates.push({ id: "EXT3webhooks", tags: { [SCENARIO_TAG_KEY]: "webhook-disconnect" } });
+    fis.state.script = [{ status: "running" }, { status: "completed" }];
+    const r = await runDrp(["chaos", "run", "webhook-disconnect", "--cloud", "--target", site.url, "--poll-ms", "50", "--journal", join(work, "cloud-wh"), "--json"], { ...env(), META_APP_SECRET: SECRET });
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as Journal;
+    expect(probe(j, "before", /webhook/)!.evidence).toMatchObject({ sent: 3, accepted: 3 });
+    // The site verified each signature with the same secret (a bad one is answered 403).
+    expect(signed).toBeGreaterThanOrEqual(9);
+  });
+
   it("no template tagged for the scenario: one line naming the fix, exit 1, nothing started", async () => {
     const before = fis.requests.filter((q) => q.method === "POST").length;
-    const r = await run("comment-spike", "cloud-none");
+    const r = await runDrp(["chaos", "run", "comment-spike", "--cloud", "--target", site.url, "--journal", join(work, "cloud-none")], { ...env(), META_APP_SECRET: SECRET });
     expect(r.code).toBe(1);
     expect(oneLineError(r)).toBe(`drp: no FIS experiment template is tagged ${SCENARIO_TAG_KEY}=comment-spike in this account and region; deploy the chaos stack (cdktf deploy chaos -c chaos=on) or set AWS_REGION`);
     expect(fis.requests.filter((q) => q.method === "POST").length).toBe(before);

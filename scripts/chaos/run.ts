@@ -9,7 +9,7 @@ import { isScenario, SCENARIOS, type Scenario } from "../../constructs/chaos-exp
 import { DrpError } from "../lib/cli";
 import { runExperiment, type Experiment, type Journal } from "./experiment";
 import { BROKEN_STAND_INS, type BrokenStandIn, type ChaosEnvironment, type ChaosEnvironmentOptions } from "./local";
-import { CHAOS_PRODUCTION, SCENARIO_DEFINITIONS, TIME_SCALE_RANGE, scaledFigures, targetProbes, type ScaledFigures } from "./scenarios";
+import { CHAOS_PRODUCTION, CLOUD_WEBHOOK_SCENARIOS, SCENARIO_DEFINITIONS, TIME_SCALE_RANGE, scaledFigures, targetProbes, type ScaledFigures } from "./scenarios";
 
 export const CHAOS_JOURNAL_DIR = "chaos-journal";
 /** Locally, the pause after each switch of a fault proxy before the next probes (see Experiment.settleMs). */
@@ -23,6 +23,7 @@ export interface ChaosRunFlags {
   readonly journal?: string;
   readonly breakStandIn?: string;
   readonly pollMs?: string;
+  readonly secret?: string;
 }
 
 export interface ChaosRunOptions {
@@ -33,6 +34,8 @@ export interface ChaosRunOptions {
   readonly journalDir: string;
   readonly broken: BrokenStandIn | undefined;
   readonly pollMs: number;
+  /** Meta app secret for the cloud webhook probes. */
+  readonly appSecret: string | undefined;
 }
 
 function number(flag: string, raw: string, range: { min: number; max: number }): number {
@@ -68,6 +71,9 @@ export function chaosRunOptions(scenario: string, flags: ChaosRunFlags): ChaosRu
     if (!(BROKEN_STAND_INS as readonly string[]).includes(flags.breakStandIn)) throw new DrpError(`--break-stand-in "${flags.breakStandIn}" is unknown; use one of ${BROKEN_STAND_INS.join(", ")}`, 2);
     broken = flags.breakStandIn as BrokenStandIn;
   }
+  const appSecret = flags.secret?.trim() ? flags.secret : undefined;
+  if (cloud && !appSecret && CLOUD_WEBHOOK_SCENARIOS.includes(scenario))
+    throw new DrpError(`--cloud ${scenario} probes the webhook path with signed deliveries: set META_APP_SECRET (or pass --secret)`, 2);
   if (cloud && flags.timeScale !== undefined) throw new DrpError("--time-scale applies to local runs only; the FIS experiment runs in real time: drop it with --cloud", 2);
   return {
     scenario,
@@ -77,6 +83,7 @@ export function chaosRunOptions(scenario: string, flags: ChaosRunFlags): ChaosRu
     journalDir: flags.journal ?? CHAOS_JOURNAL_DIR,
     broken,
     pollMs: flags.pollMs === undefined ? POLL_MS_RANGE.default : number("--poll-ms", flags.pollMs, POLL_MS_RANGE),
+    appSecret: cloud ? appSecret : undefined,
   };
 }
 
@@ -93,7 +100,7 @@ export async function runChaos(o: ChaosRunOptions, say: (line: string) => void =
     const fis = cloud.createFisClient();
     const template = await cloud.findTemplate(fis, o.scenario);
     const fault = cloud.cloudFault(fis, o.scenario, template, o.pollMs);
-    const probe = () => targetProbes(o.target!);
+    const probe = () => targetProbes(o.target!, o.appSecret);
     const experiment: Experiment = {
       scenario: o.scenario,
       mode: "cloud",
@@ -101,7 +108,10 @@ export async function runChaos(o: ChaosRunOptions, say: (line: string) => void =
       hypothesis: def.hypothesis,
       fault,
       probe: (phase) => (phase === "during" ? fault.follow(probe) : probe()),
-      notes: [`in the cloud: ${def.cloudFault}`, "the probes check the public health and the product list latency at --target; the FIS stop conditions watch the rest"],
+      notes: [
+        `in the cloud: ${def.cloudFault}`,
+        `the probes check the public health and the product list latency at --target${o.appSecret ? ", and send signed webhook deliveries there" : ""}; the FIS stop conditions watch the rest`,
+      ],
       settings: { templateId: template.id, pollMs: o.pollMs, unrelatedBoundMs: CHAOS_PRODUCTION.unrelatedBoundMs },
     };
     return runExperiment(experiment, paths, say);

@@ -130,14 +130,14 @@ function unrelatedProbe(rs: readonly Timed[], f: ScaledFigures): ProbeResult {
 }
 
 /** Sends signed Meta comment deliveries through the Worker; returns each id with its answer. */
-async function deliver(env: ChaosEnvironment, runId: string, from: number, n: number): Promise<{ id: string; r: Timed }[]> {
+async function deliver(to: { readonly edgeUrl: string; readonly appSecret: string }, runId: string, from: number, n: number): Promise<{ id: string; r: Timed }[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, k) => {
       const i = from + k;
       const body = metaCommentBody(runId, i, Date.now());
-      const r = await timed(`${env.edgeUrl}${WEBHOOK_PATH}`, {
+      const r = await timed(`${to.edgeUrl}${WEBHOOK_PATH}`, {
         method: "POST",
-        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: metaSignature(body, env.appSecret) },
+        headers: { "content-type": "application/json", [SIGNATURE_HEADER]: metaSignature(body, to.appSecret) },
         body,
       });
       return { id: spikeCommentId(runId, i), r };
@@ -443,12 +443,18 @@ export const SCENARIO_DEFINITIONS: Readonly<Record<Scenario, ScenarioDefinition>
   "comment-spike": commentSpike,
 };
 
-/** The steady state checked against a deployed environment (--target): what any scenario must keep. */
-export async function targetProbes(target: string, boundMs: number = CHAOS_PRODUCTION.unrelatedBoundMs, healthPath: string = SMOKE_DEFAULTS.healthPath): Promise<ProbeResult[]> {
+/** Cloud scenarios whose hypothesis is about webhooks: their probes send signed deliveries, so they need the app secret. */
+export const CLOUD_WEBHOOK_SCENARIOS: readonly Scenario[] = ["webhook-disconnect", "comment-spike"];
+
+/**
+ * The steady state checked against a deployed environment (--target): the public health, the product list's
+ * latency, and, with the app secret, signed webhook deliveries answered 200 (stored or buffered at the edge).
+ */
+export async function targetProbes(target: string, appSecret?: string, boundMs: number = CHAOS_PRODUCTION.unrelatedBoundMs, healthPath: string = SMOKE_DEFAULTS.healthPath): Promise<ProbeResult[]> {
   const base = target.replace(/\/$/, "");
   const [health, ...list] = await Promise.all([timed(`${base}${healthPath}`, undefined, 10_000), ...Array.from({ length: 3 }, () => timed(`${base}/api/products?limit=5`, undefined, 10_000))]);
   const f = { unrelatedBoundMs: boundMs } as ScaledFigures;
-  return [
+  const results: ProbeResult[] = [
     {
       name: "public health check",
       ok: health.status === 200,
@@ -457,4 +463,10 @@ export async function targetProbes(target: string, boundMs: number = CHAOS_PRODU
     },
     unrelatedProbe(list, f),
   ];
+  if (appSecret) {
+    const runId = `c${randomBytes(4).toString("hex")}`;
+    const sent = await deliver({ edgeUrl: base, appSecret }, runId, 0, 3);
+    results.push(webhookProbe("signed webhook deliveries answered 200 (stored or buffered)", sent, null));
+  }
+  return results;
 }

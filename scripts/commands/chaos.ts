@@ -31,6 +31,7 @@ interface RunFlags {
   journal?: string;
   breakStandIn?: string;
   pollMs?: string;
+  secret?: string;
   json?: boolean;
 }
 
@@ -45,6 +46,7 @@ function registerRun(chaos: Command): void {
     .option("--journal <dir>", "directory of the journal (JSON and Markdown; default ./chaos-journal)")
     .option("--break-stand-in <what>", "local runs: a stand-in missing a safeguard, to see the experiment fail (ai-timeout, bank-transfer-fallback, database)")
     .option("--poll-ms <n>", "with --cloud: milliseconds between two polls of the experiment (default 10000)")
+    .addOption(new Option("--secret <secret>", "with --cloud: Meta app secret to sign the webhook probes (required for webhook-disconnect and comment-spike)").env("META_APP_SECRET"))
     .option("--json", "print the journal as one JSON object")
     .addHelpText("after", RUN_HELP)
     .action(async (scenario: string, flags: RunFlags) => {
