@@ -6,7 +6,8 @@
  * the SDK uses: moto 5.2.1 implements FIS template create/delete and tags but not StartExperiment,
  * GetExperiment or StopExperiment.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SCENARIO_TAG_KEY } from "../../constructs/chaos-experiments/scenarios";
@@ -21,6 +22,8 @@ import { signatureValid } from "../../scripts/drill/storefront";
 
 jest.setTimeout(120_000);
 const work = mkdtempSync(join(tmpdir(), "drp-chaos-run-"));
+chmodSync(work, 0o755);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const f = scaledFigures(10);
 const probe = (j: Journal, phase: "before" | "during" | "after", name: RegExp) => j.probes[phase].find((p) => name.test(p.name));
 
@@ -111,9 +114,12 @@ describe("drp chaos run (the CLI)", () => {
     expect(readdirSync(join(work, "ss")).sort()).toEqual([expect.stringMatching(/^payment-down-.*\.json$/), expect.stringMatching(/^payment-down-.*\.md$/)]);
   });
 
-  it("Ctrl-C mid-fault rolls back, writes the journal and exits 130; the proxy is gone", async () => {
+  it("Ctrl-C mid-fault rolls back, writes the journal and exits 130; the proxy is gone, PostgreSQL stopped and removed", async () => {
     const dir = join(work, "int");
-    const child = spawnDrp(["chaos", "run", "ai-latency", "--journal", dir]);
+    // A temporary directory of its own (reachable by the postgres user), to see what is left in it.
+    const tmp = mkdtempSync(join(work, "tmp-int-"));
+    chmodSync(tmp, 0o755);
+    const child = spawnDrp(["chaos", "run", "ai-latency", "--journal", dir], { TMPDIR: tmp });
     const done = exited(child);
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -130,6 +136,8 @@ describe("drp chaos run (the CLI)", () => {
     expect(j.verdict).toBe("deviated");
     const proxies = j.settings.proxies as Record<string, string>;
     await expect(fetch(`${proxies.ai}/v1/chat/completions`, { method: "POST", signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    expect(readdirSync(tmp).filter((n) => !n.startsWith("tsx-"))).toEqual([]);
+    expect(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(tmp))).toEqual([]);
   });
 
   it.each([
