@@ -5,6 +5,60 @@ import { DrpError, emit } from "../lib/cli";
 export function registerChaos(program: Command): void {
   const chaos = program.command("chaos").description("Chaos experiments: the plan's failure scenarios, rehearsed");
   registerSpike(chaos);
+  registerRun(chaos);
+}
+
+const RUN_HELP = `
+Scenarios: webhook-disconnect, ai-latency, payment-down, comment-spike.
+
+Locally (no --target): starts the drill environment (PostgreSQL, the storefront, stand-ins for the AI provider
+and the payment gateway, the production Worker in workerd), checks the steady state through the Worker,
+injects the fault in a proxy in front of the stand-in (latency, refusal, blackhole), probes during and after,
+rolls back. --time-scale N divides the waits (30 s of AI latency, the 30 s fault window, the 60 s spike) by N.
+With --cloud: finds the chaos stack's FIS experiment template tagged drp:scenario=<scenario>, starts it,
+polls it to its end, and probes --target meanwhile (AWS_ENDPOINT_URL_FIS overrides the FIS endpoint).
+
+A steady state that does not hold before injection stops the run before any fault. Ctrl-C rolls back.
+The journal (JSON and Markdown) goes to --journal DIR as <scenario>-<time>.json/.md.
+
+Exit codes: 0 the hypothesis held, 1 it deviated (or the steady state did not hold, or the fault could not be
+injected or rolled back), 2 bad input (nothing injected), 130 interrupted (rolled back, journal written).`;
+
+interface RunFlags {
+  target?: string;
+  cloud?: boolean;
+  timeScale?: string;
+  journal?: string;
+  breakStandIn?: string;
+  pollMs?: string;
+  secret?: string;
+  json?: boolean;
+}
+
+function registerRun(chaos: Command): void {
+  chaos
+    .command("run")
+    .description("Run one of the plan's chaos scenarios: steady state, bounded fault, probes during and after, rollback, journal")
+    .argument("<scenario>", "webhook-disconnect | ai-latency | payment-down | comment-spike")
+    .option("--target <url>", "public URL of a deployed environment (with --cloud): the probes check it")
+    .option("--cloud", "start the scenario's AWS FIS experiment (chaos stack) and poll it, instead of the local drill environment")
+    .option("--time-scale <n>", "local runs: divide the scenario's waits by this (1 to 10; default 1, real time)")
+    .option("--journal <dir>", "directory of the journal (JSON and Markdown; default ./chaos-journal)")
+    .option("--break-stand-in <what>", "local runs: a stand-in missing a safeguard, to see the experiment fail (ai-timeout, bank-transfer-fallback, database)")
+    .option("--poll-ms <n>", "with --cloud: milliseconds between two polls of the experiment (default 10000)")
+    .addOption(new Option("--secret <secret>", "with --cloud: Meta app secret to sign the webhook probes (required for webhook-disconnect and comment-spike)").env("META_APP_SECRET"))
+    .option("--json", "print the journal as one JSON object")
+    .addHelpText("after", RUN_HELP)
+    .action(async (scenario: string, flags: RunFlags) => {
+      const { chaosRunOptions, runChaos } = require("../chaos/run") as typeof import("../chaos/run");
+      const options = chaosRunOptions(scenario, flags);
+      const started = Date.now();
+      const journal = await runChaos(options, flags.json ? undefined : (line) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}\n`));
+      emit(flags.json === true, journal, () =>
+        [`chaos ${journal.scenario} (${journal.mode}): hypothesis ${journal.verdict.toUpperCase()}: ${journal.reason}`, `  journal: ${journal.paths.json}`, `  report:  ${journal.paths.report}`].join("\n"),
+      );
+      if (journal.verdict !== "held") process.exitCode = 1;
+    });
 }
 
 const SPIKE_HELP = `

@@ -2,6 +2,11 @@
  * The drill's stand-in for the app: a small storefront over PostgreSQL with what the plan touches: health,
  * a page, an API read, order placement and Meta's comment webhook (X-Hub-Signature-256 verified with the
  * app secret, each comment stored once by its id, so replays and Meta's own retries are harmless).
+ * With its dependencies configured (the chaos scenarios), it also does what the real app must do when
+ * they fail: a comment's AI reply has a deadline and a fallback, and at most AI_MAX_IN_FLIGHT calls wait
+ * at once (a waiting call holds no thread, so other sellers are never queued behind it); checkout stores
+ * the order first, then asks the payment gateway with a deadline, and offers bank transfer when it
+ * fails, refuses or does not answer in time.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -24,12 +29,26 @@ export interface Storefront {
   stop(): Promise<void>;
 }
 
+/** Production deadlines and limits of the app's calls to its dependencies (the chaos runner scales them). */
+export const AI_TIMEOUT_MS = 5_000;
+export const AI_MAX_IN_FLIGHT = 64;
+export const PAYMENT_TIMEOUT_MS = 5_000;
+/** What a seller's customer reads when the AI cannot answer in time. */
+export const AI_FALLBACK_REPLY = "¡Gracias por tu comentario! Te respondemos en un momento por mensaje directo.";
+export const BANK_TRANSFER = { bank: "Banco Estado", account: "LiveStreamSell SpA 12345678", rut: "76.123.456-7" } as const;
+
 export interface StorefrontOptions {
   readonly name: string;
   /** Database the app uses (through the drill's database endpoint). */
   readonly databaseUrl: string;
   readonly appSecret: string;
   readonly port?: number;
+  /** The AI provider (OpenAI-compatible base URL): enables GET /api/reply. */
+  readonly ai?: { readonly url: string; readonly timeoutMs?: number; readonly maxInFlight?: number };
+  /** The payment gateway's base URL: enables POST /api/checkout. */
+  readonly payment?: { readonly url: string; readonly timeoutMs?: number };
+  /** Deliberately missing safeguards, so a chaos experiment can be shown to fail. */
+  readonly broken?: { readonly aiTimeout?: boolean; readonly bankTransferFallback?: boolean };
 }
 
 function body(req: IncomingMessage): Promise<Buffer> {
@@ -63,6 +82,67 @@ interface CommentChange {
 export async function startStorefront(o: StorefrontOptions): Promise<Storefront> {
   const pool = new Pool({ connectionString: o.databaseUrl, max: 8, connectionTimeoutMillis: 2000, idleTimeoutMillis: 1000 });
   pool.on("error", () => undefined); // a dropped connection is replaced on the next query
+  let aiInFlight = 0;
+  const answerComment = async (seller: string, comment: string): Promise<{ reply: string; source: "ai" | "fallback"; reason?: string }> => {
+    const ai = o.ai!;
+    if (aiInFlight >= (ai.maxInFlight ?? AI_MAX_IN_FLIGHT)) return { reply: AI_FALLBACK_REPLY, source: "fallback", reason: "too many AI calls waiting" };
+    aiInFlight++;
+    try {
+      const r = await fetch(`${ai.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "system", content: `Vendedor ${seller}` }, { role: "user", content: comment }] }),
+        ...(o.broken?.aiTimeout ? {} : { signal: AbortSignal.timeout(ai.timeoutMs ?? AI_TIMEOUT_MS) }),
+      });
+      if (!r.ok) {
+        await r.body?.cancel();
+        return { reply: AI_FALLBACK_REPLY, source: "fallback", reason: `AI provider answered ${r.status}` };
+      }
+      const b = (await r.json()) as { choices?: { message?: { content?: string } }[] };
+      const text = b.choices?.[0]?.message?.content;
+      return text ? { reply: text, source: "ai" } : { reply: AI_FALLBACK_REPLY, source: "fallback", reason: "AI provider answered no choice" };
+    } catch (e) {
+      const reason = (e as Error).name === "TimeoutError" ? `AI provider silent for ${ai.timeoutMs ?? AI_TIMEOUT_MS} ms` : `AI provider unreachable (${(e as Error).message})`;
+      return { reply: AI_FALLBACK_REPLY, source: "fallback", reason };
+    } finally {
+      aiInFlight--;
+    }
+  };
+  /** Asks the gateway; null means it failed, refused or did not answer in time. */
+  const charge = async (ref: string, amountCents: number): Promise<string | null> => {
+    const pay = o.payment!;
+    try {
+      const r = await fetch(`${pay.url}/payments`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ order: ref, amount_cents: amountCents }),
+        signal: AbortSignal.timeout(pay.timeoutMs ?? PAYMENT_TIMEOUT_MS),
+      });
+      if (!r.ok) {
+        await r.body?.cancel();
+        return null;
+      }
+      const b = (await r.json()) as { id?: string; status?: string };
+      return b.status === "approved" && b.id ? b.id : null;
+    } catch {
+      return null;
+    }
+  };
+  const placeOrder = async (ref: string, sku: string, qty: number, state: string) => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query("INSERT INTO orders (ref, sku, qty) VALUES ($1, $2, $3)", [ref, sku, qty]);
+      await client.query("INSERT INTO order_states (order_ref, state) VALUES ($1, $2)", [ref, state]);
+      await client.query("INSERT INTO audit_logs (action, detail) VALUES ('order.placed', $1)", [ref]);
+      await client.query("COMMIT");
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://storefront");
     try {
@@ -80,20 +160,30 @@ export async function startStorefront(o: StorefrontOptions): Promise<Storefront>
       if (req.method === "POST" && url.pathname === "/api/orders") {
         const order = JSON.parse((await body(req)).toString("utf8")) as { ref?: string; sku?: string; qty?: number };
         if (!order.ref || !order.sku || !Number.isInteger(order.qty)) return json(res, 400, { error: "ref, sku and qty are required" });
-        const client = await pool.connect();
-        try {
-          await client.query("BEGIN");
-          await client.query("INSERT INTO orders (ref, sku, qty) VALUES ($1, $2, $3)", [order.ref, order.sku, order.qty]);
-          await client.query("INSERT INTO order_states (order_ref, state) VALUES ($1, 'placed')", [order.ref]);
-          await client.query("INSERT INTO audit_logs (action, detail) VALUES ('order.placed', $1)", [order.ref]);
-          await client.query("COMMIT");
-        } catch (e) {
-          await client.query("ROLLBACK").catch(() => undefined);
-          throw e;
-        } finally {
-          client.release();
-        }
+        await placeOrder(order.ref, order.sku, order.qty!, "placed");
         return json(res, 201, { ref: order.ref, origin: o.name });
+      }
+      if (req.method === "GET" && url.pathname === "/api/reply" && o.ai) {
+        const comment = url.searchParams.get("comment");
+        if (!comment) return json(res, 400, { error: "comment is required" });
+        return json(res, 200, await answerComment(url.searchParams.get("seller") ?? "", comment));
+      }
+      if (req.method === "POST" && url.pathname === "/api/checkout" && o.payment) {
+        const order = JSON.parse((await body(req)).toString("utf8")) as { ref?: string; sku?: string; qty?: number };
+        if (!order.ref || !order.sku || !Number.isInteger(order.qty) || order.qty! < 1) return json(res, 400, { error: "ref, sku and qty are required" });
+        const price = await pool.query<{ price_cents: number }>("SELECT price_cents FROM products WHERE sku = $1", [order.sku]);
+        if (price.rowCount === 0) return json(res, 400, { error: `unknown sku ${order.sku}` });
+        const amount = price.rows[0].price_cents * order.qty!;
+        // The order is stored before the gateway is asked: a gateway outage never loses it.
+        await placeOrder(order.ref, order.sku, order.qty!, "awaiting_payment");
+        const paymentId = await charge(order.ref, amount);
+        if (paymentId) {
+          await pool.query("INSERT INTO order_states (order_ref, state) VALUES ($1, 'paid')", [order.ref]);
+          return json(res, 201, { ref: order.ref, payment: "card", status: "paid", paymentId });
+        }
+        if (o.broken?.bankTransferFallback) return json(res, 502, { ref: order.ref, error: "payment gateway unavailable" });
+        await pool.query("INSERT INTO order_states (order_ref, state) VALUES ($1, 'awaiting_bank_transfer')", [order.ref]);
+        return json(res, 201, { ref: order.ref, payment: "bank_transfer", instructions: { ...BANK_TRANSFER, reference: order.ref, amount_cents: amount } });
       }
       if (req.method === "POST" && url.pathname === "/webhooks/meta") {
         const raw = await body(req);
