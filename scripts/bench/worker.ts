@@ -9,7 +9,6 @@
  * time the replay takes to drain that backlog once the origin is back.
  * Usage: npm run bench:worker [-- --requests N] [-- --warmup N] [-- --part proxy|webhooks] [-- --seconds N]
  */
-import { createHmac } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { Agent, createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +16,7 @@ import { Command, Option } from "commander";
 import { BUFFERED_HEADER, REPLAY_HEADERS, SIGNATURE_HEADER } from "../../constructs/maintenance-page/bindings";
 import { Miniflare, NoOpLog } from "miniflare";
 import { startMaintenanceWorkers } from "../lib/workerd";
+import { metaSignature } from "../chaos/meta-comments";
 
 /** Target from the plan: the Worker adds at most this much at p50. */
 const TARGET_P50_ADDED_MS = 1;
@@ -166,7 +166,7 @@ async function proxyBench(opts: Opts): Promise<void> {
 
 // ---- webhook buffer ------------------------------------------------------------------------------------
 
-const sign = (body: string) => `sha256=${createHmac("sha256", APP_SECRET).update(body).digest("hex")}`;
+const sign = (body: string) => metaSignature(body, APP_SECRET);
 
 function comment(i: number): string {
   return JSON.stringify({

@@ -7,7 +7,7 @@
  * plan's own steps (scripts/plan/steps.ts) with local adapters. Everything it started is stopped and every
  * temporary directory removed, also on failure and Ctrl-C.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +24,7 @@ import { startAlertSink } from "./alert-sink";
 import { startDatabaseEndpoint, startLoadBalancer } from "./network";
 import { recoverToTime, startPostgres, type PgServer } from "./postgres";
 import { STOREFRONT_SCHEMA, startStorefront, type Storefront } from "./storefront";
+import { metaSignature } from "../chaos/meta-comments";
 
 export const SCENARIOS = ["pitr", "provider-loss"] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -88,7 +89,7 @@ export function commentDelivery(id: string, secret: string): { body: string; sig
     object: "page",
     entry: [{ id: "page-1", time: Math.floor(Date.now() / 1000), changes: [{ field: "feed", value: { item: "comment", verb: "add", comment_id: id, post_id: "live-1", message: `quiero ${id}`, from: { id: `u-${id}` } } }] }],
   });
-  return { body, signature: `sha256=${createHmac("sha256", secret).update(body).digest("hex")}` };
+  return { body, signature: metaSignature(body, secret) };
 }
 
 export async function runDrill(o: DrillOptions): Promise<DrillReport> {
