@@ -17,7 +17,8 @@
  *   (aws:ecs:task-network-blackhole-port works by port, not host: it would cut every HTTPS call.)
  * - webhook-disconnect: aws:ecs:stop-task on chaos.stopTaskPercent of the tasks, then a guarded wait while
  *   the service replaces them. Forcing the edge into buffering (the Worker holding Meta webhooks) is not a
- *   FIS action: the runner does it with `cdktf deploy edge -c maintenance=on`.
+ *   FIS action: it is rehearsed by `drp chaos run webhook-disconnect` locally (the origin refused behind the
+ *   production Worker), and in staging by hand with `cdktf deploy edge -c maintenance=on` around the run.
  * - comment-spike: FIS has no load action. The template is a guarded window (aws:fis:wait for the duration
  *   with the same stop conditions); the runner sends the spike (`drp chaos spike`) while it runs and stops
  *   sending when the experiment stops.
