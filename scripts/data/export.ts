@@ -214,6 +214,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       dump.kill();
       list.kill();
       digest.destroy();
+      // An exited pg_dump whose output is no longer read would never report as done.
+      dump.stdout!.destroy();
       await upload.abort().catch(() => undefined);
       await Promise.allSettled([uploaded, dump.done, checked]);
       throw e;
