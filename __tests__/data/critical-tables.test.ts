@@ -224,6 +224,24 @@ describe("an export whose own table of contents lacks a counted table's data", (
 
   afterAll(() => rmSync(binDir, { recursive: true, force: true }));
 
+  it("still reports a pg_dump that fails at once as pg_dump's failure, not as the unreadable stream it leaves", async () => {
+    const failing = mkdtempSync(join(tmpdir(), "drp-pgbin-"));
+    try {
+      writeFileSync(join(failing, "pg_dump"), `#!/bin/sh\nexec ${pgToolPath("pg_dump")} "$@" --no-such-option\n`);
+      chmodSync(join(failing, "pg_dump"), 0o755);
+      const r = await runDrp(["export", "--bucket", BUCKET, "--prefix", "failing/", "--critical-tables", "orders,audit_logs"], {
+        ...moto.env,
+        DATABASE_URL: sourceUrl,
+        DRP_PG_BIN: failing,
+      });
+      expect(r.code).toBe(1);
+      expect(oneLineError(r)).toMatch(/^drp: pg_dump failed: .*no-such-option/);
+      expect(await moto.listKeys(BUCKET, "failing/")).toEqual([]);
+    } finally {
+      rmSync(failing, { recursive: true, force: true });
+    }
+  });
+
   it("fails exit 1 before the manifest is written, and leaves neither dump nor pending upload", async () => {
     const r = await runDrp(["export", "--bucket", BUCKET, "--prefix", "skipped/", "--critical-tables", "orders,audit_logs"], {
       ...moto.env,

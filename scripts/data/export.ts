@@ -169,7 +169,9 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     const counted = countCritical(client, tables).catch((e: unknown) => {
       throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
     });
-    const listed = list.done.catch((e: unknown) => {
+    const listed = list.done.catch(async (e: unknown) => {
+      // A pg_dump that failed leaves pg_restore a truncated stream: its own error is the one to report.
+      await dump.done;
       throw new DrpError(`pg_dump's output is not readable by pg_restore (${(e as Error).message}); export not recorded`, 1);
     });
     const checked = Promise.all([counted, listed]).then(([counts, toc]) => {
