@@ -116,7 +116,10 @@ describe("a partitioned critical table", () => {
     expect(Object.values(LEAVES).reduce((a, n) => a + n, 0)).toBe(1802);
   });
 
-  it("passes verify with a restore test, the parent and every leaf counted in the scratch database", async () => {
+  it("passes verify from the stream (the TOC has each leaf's data) and with a restore test, the parent and every leaf counted", async () => {
+    const streamed = await verifyExport({ s3: moto.s3, uri: manifestUri });
+    expect(streamed.rowCounts).toEqual({ "public.audit_logs": 1802, "public.orders": 40 });
+
     const r = await runDrp(["verify", manifestUri, "--restore-test", "--json"], { ...moto.env, DATABASE_URL: pg.url });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
@@ -220,6 +223,24 @@ describe("an export whose own table of contents lacks a counted table's data", (
   });
 
   afterAll(() => rmSync(binDir, { recursive: true, force: true }));
+
+  it("still reports a pg_dump that fails at once as pg_dump's failure, not as the unreadable stream it leaves", async () => {
+    const failing = mkdtempSync(join(tmpdir(), "drp-pgbin-"));
+    try {
+      writeFileSync(join(failing, "pg_dump"), `#!/bin/sh\nexec ${pgToolPath("pg_dump")} "$@" --no-such-option\n`);
+      chmodSync(join(failing, "pg_dump"), 0o755);
+      const r = await runDrp(["export", "--bucket", BUCKET, "--prefix", "failing/", "--critical-tables", "orders,audit_logs"], {
+        ...moto.env,
+        DATABASE_URL: sourceUrl,
+        DRP_PG_BIN: failing,
+      });
+      expect(r.code).toBe(1);
+      expect(oneLineError(r)).toMatch(/^drp: pg_dump failed: .*no-such-option/);
+      expect(await moto.listKeys(BUCKET, "failing/")).toEqual([]);
+    } finally {
+      rmSync(failing, { recursive: true, force: true });
+    }
+  });
 
   it("fails exit 1 before the manifest is written, and leaves neither dump nor pending upload", async () => {
     const r = await runDrp(["export", "--bucket", BUCKET, "--prefix", "skipped/", "--critical-tables", "orders,audit_logs"], {

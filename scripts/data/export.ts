@@ -200,7 +200,9 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     const counted = countCritical(client, tables).catch((e: unknown) => {
       throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
     });
-    const listed = list.done.catch((e: unknown) => {
+    const listed = list.done.catch(async (e: unknown) => {
+      // A pg_dump that failed leaves pg_restore a truncated stream: its own error is the one to report.
+      await dump.done;
       throw new DrpError(`pg_dump's output is not readable by pg_restore (${(e as Error).message}); export not recorded`, 1);
     });
     const checked = Promise.all([counted, listed]).then(([counts, toc]) => {
@@ -260,6 +262,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       dump.kill();
       list.kill();
+      // An exited pg_dump whose output is no longer read would never report as done.
+      dump.stdout!.destroy();
       const [why] = await Promise.all([abortUpload(), endSnapshot(), dump.done.catch(() => undefined), list.done.catch(() => undefined)]);
       if (why) throw new DrpError(`${(e as Error).message}; ${abortFailedNote(dumpUri, why)}`, e instanceof DrpError ? e.exitCode : 1);
       throw e;

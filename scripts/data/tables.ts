@@ -96,8 +96,13 @@ export async function resolveTables(client: Client, names: readonly string[]): P
     }
     let leaves: string[] | null = null;
     if (r.kind === "p") {
+      // pg_inherits is read by SQL, so in the export's snapshot as pg_dump reads it (pg_partition_tree
+      // would also see partitions attached since). Leaves are the descendants that are not partitioned.
       const { rows } = await client.query<RelationRow>(
-        `${RELATION_SQL} WHERE c.oid IN (SELECT relid FROM pg_catalog.pg_partition_tree($1::pg_catalog.oid) WHERE isleaf) ORDER BY 2, 3`,
+        `WITH RECURSIVE tree(relid) AS (
+           SELECT inhrelid FROM pg_catalog.pg_inherits WHERE inhparent = $1::pg_catalog.oid
+           UNION ALL SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.relid)
+         ${RELATION_SQL} WHERE c.oid IN (SELECT relid FROM tree) AND c.relkind <> 'p' ORDER BY 2, 3`,
         [r.oid],
       );
       leaves = [];
