@@ -13,6 +13,7 @@ import { version as drpVersion } from "../../package.json";
 import { DrpError } from "../lib/cli";
 import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
+import { addTime, mark, timingsOn } from "../lib/timings";
 import { describeS3Error, isS3NotFound, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { readBucketDefaultRetention } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
@@ -66,7 +67,12 @@ class DigestStream extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
+    if (timingsOn) {
+      mark("firstByte");
+      const t = performance.now();
+      this.hash.update(chunk);
+      addTime("hashMs", performance.now() - t);
+    } else this.hash.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(this.bytes);
     cb(null, chunk);
@@ -117,6 +123,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
   const now = opts.now ?? (() => new Date());
   const started = now();
   const keys = exportKeys(opts.prefix, db.exportName, started);
+  mark("exportStart");
 
   const [bucketDefault, , pgDumpVersion] = await Promise.all([
     readBucketDefaultRetention(s3, bucket),
@@ -124,7 +131,9 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     pgToolVersion("pg_dump"),
   ]);
 
+  mark("checksDone");
   const snap = await openSnapshot(db);
+  mark("snapshotOpen");
   const { client } = snap;
   try {
     let tables: string[];
@@ -135,6 +144,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       throw new DrpError(describePgError(e, db, "cannot look up the critical tables"), 1);
     }
 
+    mark("tablesResolved");
     const dump = spawnPgTool(
       "pg_dump",
       ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
@@ -152,18 +162,29 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    const uploaded = upload.done();
+    const uploaded = upload.done().then((out) => {
+      mark("uploadDone");
+      return out;
+    });
     // Interrupted (Ctrl-C, ECS stop): pg_dump is stopped by its runner; the upload is aborted here.
     const forgetUpload = onInterrupt(() => upload.abort().catch(() => undefined));
     const dumpStarted = performance.now();
     let dumpSeconds = 0;
     void dump.done.then(
-      () => (dumpSeconds = since(dumpStarted)),
+      () => {
+        mark("dumpEnd");
+        dumpSeconds = since(dumpStarted);
+      },
       () => undefined,
     );
-    const counted = countRows(client, tables).catch((e: unknown) => {
-      throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
-    });
+    const counted = countRows(client, tables)
+      .then((counts) => {
+        mark("countsDone");
+        return counts;
+      })
+      .catch((e: unknown) => {
+        throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
+      });
 
     let versionId: string | undefined;
     let rowCounts: Record<string, number>;
@@ -190,6 +211,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     const finishStarted = performance.now();
     try {
       await client.query("COMMIT");
+      mark("committed");
     } catch (e) {
       throw new DrpError(describePgError(e, db, "closing the export snapshot failed"), 1);
     }
@@ -200,6 +222,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       throw new DrpError(describeS3Error(e, `cannot read back s3://${bucket}/${keys.dumpKey}`), 1);
     }
+    mark("readBackDone");
     if (head.ContentLength !== digest.bytes)
       throw new DrpError(`s3://${bucket}/${keys.dumpKey} holds ${head.ContentLength} bytes but ${digest.bytes} were streamed; export not recorded`, 1);
 
@@ -239,6 +262,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       throw new DrpError(describeS3Error(e, `writing the manifest s3://${bucket}/${keys.manifestKey} failed (the dump without it is incomplete; rerun the export)`), 1);
     }
+    mark("manifestWritten");
     return { manifestUri: s3Uri({ bucket, key: keys.manifestKey }), manifest, timings: { dumpSeconds, finishSeconds: since(finishStarted) } };
   } finally {
     await client.end().catch(() => undefined);

@@ -9,6 +9,7 @@ import { DrpError } from "../lib/cli";
 import { runPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
+import { mark } from "../lib/timings";
 import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
 import { connect, describePgError, type DbConnection } from "./connection";
 import { compareCounts, countTablesIn, userTables } from "./tables";
@@ -70,6 +71,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   const jobs = opts.jobs ?? 1;
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new DrpError(`--jobs must be an integer from 1 to 64 (got ${jobs})`, 2);
   const { target } = opts;
+  mark("restoreStart");
 
   // Both are read-only checks: run them together, but report a bad export before a busy target.
   const readExport = async () => {
@@ -80,6 +82,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   const [exported, inspected] = await Promise.allSettled([readExport(), existingTables(target)]);
   if (exported.status === "rejected") throw exported.reason;
   if (inspected.status === "rejected") throw inspected.reason;
+  mark("checksDone");
   const loaded = exported.value;
   const present = inspected.value;
   const { manifest } = loaded;
@@ -94,7 +97,9 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     opts.onPhase?.("downloading");
     let started = performance.now();
     const digest = await downloadDump(opts.s3, loaded, file, opts.onBytes);
+    mark("downloadDone");
     checkToc(await runPgTool("pg_restore", ["--list", file]), manifest, s3Uri(dump));
+    mark("tocDone");
     const downloadSeconds = since(started);
 
     opts.onPhase?.("restoring");
@@ -106,10 +111,12 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
       throw new DrpError(`restore into ${target.label} failed, ${state}: ${(e as Error).message}`, 1);
     }
 
+    mark("pgRestoreDone");
     const restoreSeconds = since(started);
     opts.onPhase?.("checking");
     started = performance.now();
     const actual = await countTablesIn(target, Object.keys(manifest.rowCounts), "counting restored rows failed");
+    mark("countsDone");
     const diff = compareCounts(manifest.rowCounts, actual);
     if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
     return {
