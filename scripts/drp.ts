@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { failAndExit } from "./lib/cli";
 import { unlessInterrupted } from "./lib/interrupt";
+import { startTimings } from "./lib/timings";
 import { registerMaintenance } from "./commands/maintenance";
 import { registerSmoke } from "./commands/smoke";
 import { registerExport } from "./commands/export";
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
 
 export async function main(argv = process.argv): Promise<void> {
   try {
+    startTimings();
     await buildProgram().parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);

@@ -2,6 +2,9 @@
  * The DR promise end to end, against real PostgreSQL and a real S3 server: export, verify, restore into
  * a fresh database, and the two databases dump identically.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { buildProgram } from "../../scripts/drp";
@@ -22,6 +25,17 @@ const BUCKET = "livestreamsell-dr-test";
 let pg: PgServer;
 let moto: MotoServer;
 let sourceUrl: string;
+let scratch: string;
+
+/** The marks a DRP_TIMINGS file holds, in the order they were reached. */
+function marksInOrder(file: string): string[] {
+  const t = JSON.parse(readFileSync(file, "utf8")) as { timeOrigin: number; marks: Record<string, number>; totals: Record<string, number> };
+  expect(t.timeOrigin).toBeGreaterThan(Date.parse("2026-01-01"));
+  expect(t.totals.hashMs).toBeGreaterThan(0);
+  return Object.entries(t.marks)
+    .sort((a, b) => a[1] - b[1])
+    .map(([name]) => name);
+}
 
 /** A plain-SQL dump of schema and data, the reference for "identical". */
 async function plainDump(url: string): Promise<string> {
@@ -39,6 +53,7 @@ async function query<T extends Record<string, unknown>>(url: string, sql: string
 }
 
 beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), "drp-roundtrip-"));
   [pg, moto] = await startTogether(startPostgres(), startMoto());
   await moto.createBucket(BUCKET);
   sourceUrl = await pg.createDatabase("shop_source");
@@ -46,6 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  rmSync(scratch, { recursive: true, force: true });
   await Promise.all([moto?.stop(), pg?.stop()]);
 });
 
@@ -53,7 +69,9 @@ describe("export, verify and restore round trip", () => {
   let manifestUri: string;
 
   it("exports through the CLI as the ECS task does, with bucket, prefix and tables from the environment", async () => {
+    const timings = join(scratch, "export.json");
     const r = await runDrp(["export", "--json"], {
+      DRP_TIMINGS: timings,
       ...moto.env,
       DATABASE_URL: sourceUrl,
       DRP_EXPORT_BUCKET: BUCKET,
@@ -74,6 +92,12 @@ describe("export, verify and restore round trip", () => {
       "shop.AuditTrail": 2,
     });
     manifestUri = out.manifest;
+    // The benchmark's marks: the manifest is written only after the upload, the counts and the read-back.
+    const marks = marksInOrder(timings);
+    expect(marks[0]).toBe("main");
+    expect(marks.indexOf("snapshotOpen")).toBeLessThan(marks.indexOf("firstByte"));
+    for (const before of ["dumpEnd", "uploadDone", "countsDone", "readBackDone"]) expect(marks.indexOf(before)).toBeLessThan(marks.indexOf("manifestWritten"));
+    expect(marks.at(-1)).toBe("manifestWritten");
   });
 
   it("records the dump's checksum, versions, keys and Object Lock retention in a manifest written next to it", async () => {
@@ -109,7 +133,8 @@ describe("export, verify and restore round trip", () => {
 
   it("restores into a fresh database that pg_dump finds identical to the source, sequences included", async () => {
     const targetUrl = await pg.createDatabase("shop_restored");
-    const r = await runDrp(["restore", manifestUri, "--target", targetUrl, "--json"], moto.env);
+    const timings = join(scratch, "restore.json");
+    const r = await runDrp(["restore", manifestUri, "--target", targetUrl, "--json"], { ...moto.env, DRP_TIMINGS: timings });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -124,6 +149,9 @@ describe("export, verify and restore round trip", () => {
     const [order] = await query<{ receipt: Buffer; payload: unknown }>(targetUrl, "SELECT receipt, payload FROM orders WHERE id = 1");
     expect(order.receipt.toString("hex")).toBe("00ff7f80".repeat(64));
     expect(order.payload).toEqual({ items: [{ sku: "ÇÃO-1", qty: 2 }], emoji: "🎁", nested: { null: null } });
+    const marks = marksInOrder(timings);
+    expect(marks.indexOf("firstByte")).toBeLessThan(marks.indexOf("pgRestoreDone"));
+    expect(marks.at(-1)).toBe("countsDone");
   });
 
   it("restores in parallel with --jobs when asked, and says it was not one transaction", async () => {
@@ -162,6 +190,12 @@ describe("export input", () => {
     const config = await runDrpInProcess(["export", "--bucket", BUCKET], { DATABASE_URL: sourceUrl, DRP_CRITICAL_TABLES: undefined, DRP_CONFIG: "/nonexistent/drp.json" });
     expect(config.error).toMatchObject({ exitCode: 2, message: expect.stringContaining("cannot read configuration /nonexistent/drp.json") });
     expect(await moto.listKeys(BUCKET, "exports/shop_source/")).toHaveLength(2);
+  });
+
+  it("refuses a DRP_TIMINGS file in a directory that does not exist, with exit code 2", async () => {
+    const r = await runDrp(["export", "--bucket", BUCKET], { ...moto.env, DATABASE_URL: sourceUrl, DRP_TIMINGS: "/nonexistent-drp-dir/t.json" });
+    expect(r.code).toBe(2);
+    expect(oneLineError(r)).toBe('drp: DRP_TIMINGS="/nonexistent-drp-dir/t.json": directory /nonexistent-drp-dir does not exist; point it at a file in an existing directory or unset it');
   });
 
   it("needs a bucket and a database, and says how to give them", async () => {

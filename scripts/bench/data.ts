@@ -1,14 +1,21 @@
 /**
- * Benchmark of the data recovery path on a generated database of at least 1 GB (npm run bench:data):
- * `drp export` to a local S3 server (moto) against `pg_dump -Fc` to a local file, and `drp restore` from
- * it against `pg_restore` from that file. Prints the ratios (target <= 1.15x each), throughputs and the
- * peak RSS of the drp process (target <= 200 MB), measured by /usr/bin/time -v.
+ * Benchmark of the data recovery path (npm run bench:data) against what a user would pick instead, on the
+ * same moto S3 server and the same database:
+ *   export:  drp export            vs  pg_dump -Fc | aws s3 cp - s3://...    and  pg_dump -Fc --file
+ *   restore: drp restore           vs  aws s3 cp s3://... - | pg_restore --single-transaction
+ *                                  and pg_restore --single-transaction FILE
+ * Each round runs the three of a side back to back, the order reversed every round, and reports the
+ * ratios drp/pipeline and drp/file of that round; the medians and min-max spread of those ratios are
+ * compared with the targets (<= 1.0x the pipelines, <= 1.10x the pg tools with a file, peak RSS of drp
+ * < 200 MB, by /usr/bin/time -v). drp runs with DRP_TIMINGS (scripts/lib/timings.ts), so the report
+ * also says where drp's time outside the pg tools goes: start-up, snapshot, hashing, upload tail,
+ * read-back, counts.
  *
- * Each measurement runs --rounds times (default 5), which side goes first alternating, and the medians are
- * compared, so a busy machine skews both sides alike. Options: --gb N (database size, default 1).
+ * Options: --rows N (about N rows in all, default 1.2 M), --gb N (about N GB instead, e.g. --gb 1 for
+ * 1.4 GiB), --rounds N (default 5). Figures on a shared machine are noisy: read the spread.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -19,12 +26,16 @@ import { formatBytes } from "../lib/progress";
 
 const ROOT = join(__dirname, "..", "..");
 const BUCKET = "livestreamsell-dr-bench";
-const TARGETS = { ratio: 1.15, rssMiB: 200 };
+const TARGETS = { pipeline: 1.0, file: 1.1, rssMB: 200 };
+/** Rows per order in the generated data: the order, two states, half an audit entry. */
+const ROWS_PER_ORDER = 3.5;
 
 interface Timed {
   readonly seconds: number;
   readonly maxRssKiB: number;
   readonly stdout: string;
+  /** Epoch ms when the process was spawned. */
+  readonly spawnedAt: number;
 }
 
 function log(msg: string): void {
@@ -34,6 +45,7 @@ function log(msg: string): void {
 /** Runs a command under /usr/bin/time -v; wall time from here, peak RSS from time's report. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    const spawnedAt = performance.timeOrigin + performance.now();
     const started = process.hrtime.bigint();
     const child = spawn("/usr/bin/time", ["-v", cmd, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -45,10 +57,14 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`));
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      resolve({ seconds, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout });
+      resolve({ seconds, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout, spawnedAt });
     });
   });
 }
+
+/** A shell pipeline, failing if any stage fails. */
+const pipeline = (script: string, env: NodeJS.ProcessEnv) => timed("/bin/bash", ["-o", "pipefail", "-c", script], env);
+const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 async function sql(url: string, text: string): Promise<void> {
   const c = new Client({ connectionString: url });
@@ -71,15 +87,14 @@ async function scalar(url: string, text: string): Promise<string> {
 }
 
 /** Shop-shaped data: text, numerics, jsonb, timestamps, with keys and indexes built after loading. */
-async function generate(url: string, gb: number): Promise<number> {
-  const orders = Math.round(3_000_000 * gb);
+async function generate(url: string, orders: number): Promise<number> {
   await sql(
     url,
     `CREATE TABLE orders (id bigint, customer_id int, status text, amount numeric(12,2), payload jsonb, comment text, created_at timestamptz);
      CREATE TABLE order_states (order_id bigint, state text, at timestamptz);
      CREATE TABLE audit_logs (id bigint, actor text, action text, detail jsonb);`,
   );
-  const chunk = 500_000;
+  const chunk = Math.min(500_000, orders);
   for (let from = 1; from <= orders; from += chunk) {
     const to = Math.min(orders, from + chunk - 1);
     await sql(
@@ -106,21 +121,68 @@ async function generate(url: string, gb: number): Promise<number> {
   return Number(await scalar(url, "SELECT pg_database_size(current_database())"));
 }
 
-const mbps = (bytes: number, s: number) => `${(bytes / 1e6 / s).toFixed(1)} MB/s`;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs: number[], digits = 2) => `${median(xs).toFixed(digits)} [${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}]`;
 const verdict = (ok: boolean) => (ok ? "ok" : "MISSED");
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-function option(args: string[], name: string, fallback: number): number {
+function option(args: string[], name: string): number | undefined {
   const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  if (!(v > 0)) throw new Error(`${name} must be a positive number`);
+  if (i < 0) return undefined;
+  const v = Number(args[i + 1]);
+  if (!(v > 0)) throw new Error(`${name} must be a positive number (got ${args[i + 1]})`);
   return v;
+}
+
+interface DrpTimings {
+  readonly timeOrigin: number;
+  readonly marks: Record<string, number>;
+  readonly totals: Record<string, number>;
+}
+
+interface DrpRun extends Timed {
+  readonly timings: DrpTimings;
+}
+
+type Side = "drp" | "pipeline" | "file";
+const SIDES: readonly Side[] = ["drp", "pipeline", "file"];
+
+/** Seconds between two marks of a drp run ("spawn" and "exit" are the process's own ends). */
+function between(run: DrpRun, from: string, to: string): number | undefined {
+  const at = (m: string) =>
+    m === "spawn" ? 0 : m === "exit" ? run.seconds * 1000 : run.timings.marks[m] === undefined ? undefined : run.timings.timeOrigin + run.timings.marks[m] - run.spawnedAt;
+  const a = at(from);
+  const b = at(to);
+  return a === undefined || b === undefined ? undefined : (b - a) / 1000;
+}
+
+/** Median of each named figure over the runs that have it. */
+function breakdown(runs: DrpRun[], figures: [string, (r: DrpRun) => number | undefined][]): string[] {
+  return figures.flatMap(([name, f]) => {
+    const xs = runs.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
+    return xs.length ? [`    ${name.padEnd(44)} ${spread(xs)} s`] : [];
+  });
+}
+
+/** Every step between consecutive marks, in the order reached, medians over the runs. */
+function sequence(runs: DrpRun[]): string[] {
+  const names = Object.entries(runs[0].timings.marks)
+    .sort((a, b) => a[1] - b[1])
+    .map(([n]) => n);
+  const steps = ["spawn", ...names, "exit"];
+  return steps.slice(1).map((to, i) => {
+    const xs = runs.map((r) => between(r, steps[i], to)).filter((x): x is number => x !== undefined);
+    return `    ${`${steps[i]} -> ${to}`.padEnd(44)} ${spread(xs)} s`;
+  });
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const gb = option(args, "--gb", 1);
-  const rounds = Math.round(option(args, "--rounds", 5));
+  const gb = option(args, "--gb");
+  const orders = Math.round(gb ? 3_000_000 * gb : (option(args, "--rows") ?? 1_200_000) / ROWS_PER_ORDER);
+  const rounds = Math.round(option(args, "--rounds") ?? 5);
 
   log("starting PostgreSQL and moto");
   const [pg, moto] = await Promise.all([startPostgres({ settings: { max_wal_size: "8GB", maintenance_work_mem: "256MB", shared_buffers: "512MB" } }), startMoto()]);
@@ -128,101 +190,131 @@ async function main(): Promise<void> {
   try {
     await moto.createBucket(BUCKET);
     const source = await pg.createDatabase("bench_source");
-    log(`generating about ${gb} GB`);
-    const dbBytes = await generate(source, gb);
-    log(`database size ${formatBytes(dbBytes)}`);
-    if (dbBytes < gb * 1e9) log(`warning: database is ${formatBytes(dbBytes)}, below the requested ${gb} GB`);
-    const env = { ...process.env, ...moto.env, DATABASE_URL: source };
+    log(`generating ${orders.toLocaleString()} orders (about ${Math.round(orders * ROWS_PER_ORDER).toLocaleString()} rows)`);
+    const dbBytes = await generate(source, orders);
+    const rows = Number(await scalar(source, "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_states) + (SELECT count(*) FROM audit_logs)"));
+    log(`database size ${formatBytes(dbBytes)}, ${rows.toLocaleString()} rows`);
+    const env = { ...process.env, ...moto.env, AWS_DEFAULT_REGION: moto.env.AWS_REGION, DATABASE_URL: source };
+    const endpoint = moto.env.AWS_ENDPOINT_URL_S3;
+    const aws = `aws --endpoint-url ${sh(endpoint)} s3 cp --only-show-errors`;
     const baseFile = join(work, "baseline.dump");
-    const runs: Record<"baseDump" | "drpExport" | "baseRestore" | "drpRestore", Timed[]> = { baseDump: [], drpExport: [], baseRestore: [], drpRestore: [] };
-    /** Time drp's embedded pg_dump / pg_restore ran, and drp's own restore phases. */
-    const inner = { drpExport: [] as number[], drpRestore: [] as number[] };
-    const phases = { download: [] as number[], check: [] as number[] };
+    const exports: Record<Side, Timed[]> = { drp: [], pipeline: [], file: [] };
+    const restores: Record<Side, Timed[]> = { drp: [], pipeline: [], file: [] };
+    const drpExports: DrpRun[] = [];
+    const drpRestores: DrpRun[] = [];
     let dumpBytes = 0;
     let exportBytes = 0;
-
-    const baseDump = async () => {
-      rmSync(baseFile, { force: true });
-      runs.baseDump.push(await timed(pgToolPath("pg_dump"), ["--format=custom", "--no-password", `--file=${baseFile}`, `--dbname=${source}`]));
-      dumpBytes = statSync(baseFile).size;
-    };
     let manifest = "";
-    const drpExport = async (round: number) => {
-      const exp = await timed(process.execPath, ["bin/drp.cjs", "export", "--bucket", BUCKET, "--prefix", `bench-${round}/`, "--critical-tables", "orders,order_states,audit_logs", "--json"], env);
-      runs.drpExport.push(exp);
-      const exported = JSON.parse(exp.stdout) as { manifest: string; bytes: number; timings: { dumpSeconds: number } };
-      exportBytes = exported.bytes;
-      manifest = exported.manifest;
-      inner.drpExport.push(exported.timings.dumpSeconds);
+    let pipeKey = "";
+
+    const drpRun = async (cmd: string[], name: string): Promise<DrpRun> => {
+      const file = join(work, `${name}.timings.json`);
+      rmSync(file, { force: true });
+      const run = await timed(process.execPath, ["bin/drp.cjs", ...cmd], { ...env, TMPDIR: work, DRP_TIMINGS: file });
+      return { ...run, timings: JSON.parse(readFileSync(file, "utf8")) as DrpTimings };
     };
-    const baseRestore = async (round: number) => {
-      const target = await pg.createDatabase(`bench_pg_restore_${round}`);
-      runs.baseRestore.push(await timed(pgToolPath("pg_restore"), ["--exit-on-error", "--single-transaction", "--no-password", `--dbname=${target}`, baseFile]));
-      await pg.sql("postgres", `DROP DATABASE bench_pg_restore_${round}`);
+    const exportSide: Record<Side, (round: number) => Promise<Timed>> = {
+      drp: async (round) => {
+        const run = await drpRun(["export", "--bucket", BUCKET, "--prefix", `drp-${round}/`, "--critical-tables", "orders,order_states,audit_logs", "--json"], `export-${round}`);
+        const out = JSON.parse(run.stdout) as { manifest: string; bytes: number };
+        exportBytes = out.bytes;
+        manifest = out.manifest;
+        drpExports.push(run);
+        return run;
+      },
+      pipeline: async (round) => {
+        pipeKey = `pipe-${round}/db.dump`;
+        return pipeline(`${sh(pgToolPath("pg_dump"))} --format=custom --no-password --dbname=${sh(source)} | ${aws} - ${sh(`s3://${BUCKET}/${pipeKey}`)}`, env);
+      },
+      file: async () => {
+        rmSync(baseFile, { force: true });
+        const run = await timed(pgToolPath("pg_dump"), ["--format=custom", "--no-password", `--file=${baseFile}`, `--dbname=${source}`]);
+        dumpBytes = statSync(baseFile).size;
+        return run;
+      },
     };
-    const drpRestore = async (round: number) => {
-      const target = await pg.createDatabase(`bench_drp_restore_${round}`);
-      const res = await timed(process.execPath, ["bin/drp.cjs", "restore", manifest, "--target", target, "--json"], { ...env, TMPDIR: work });
-      runs.drpRestore.push(res);
-      const timings = (JSON.parse(res.stdout) as { timings: { downloadSeconds: number; restoreSeconds: number; checkSeconds: number } }).timings;
-      inner.drpRestore.push(timings.restoreSeconds);
-      phases.download.push(timings.downloadSeconds);
-      phases.check.push(timings.checkSeconds);
-      await pg.sql("postgres", `DROP DATABASE bench_drp_restore_${round}`);
+    const restoreSide: Record<Side, (target: string, round: number) => Promise<Timed>> = {
+      drp: async (target, round) => {
+        const run = await drpRun(["restore", manifest, "--target", target, "--json"], `restore-${round}`);
+        drpRestores.push(run);
+        return run;
+      },
+      pipeline: (target) =>
+        pipeline(`${aws} ${sh(`s3://${BUCKET}/${pipeKey}`)} - | ${sh(pgToolPath("pg_restore"))} --exit-on-error --single-transaction --no-password --dbname=${sh(target)}`, env),
+      file: (target) => timed(pgToolPath("pg_restore"), ["--exit-on-error", "--single-transaction", "--no-password", `--dbname=${target}`, baseFile]),
     };
 
+    const started = Date.now();
     for (let round = 1; round <= rounds; round++) {
-      // Alternate which side goes first, so drift in the machine's load does not favour one.
-      const drpFirst = round % 2 === 0;
-      log(`round ${round}/${rounds}: dumps (${drpFirst ? "drp export, then pg_dump" : "pg_dump, then drp export"})`);
-      if (drpFirst) {
-        await drpExport(round);
-        await baseDump();
-      } else {
-        await baseDump();
-        await drpExport(round);
-      }
-      log(`round ${round}/${rounds}: restores (${drpFirst ? "drp restore, then pg_restore" : "pg_restore, then drp restore"})`);
-      if (drpFirst) {
-        await drpRestore(round);
-        await baseRestore(round);
-      } else {
-        await baseRestore(round);
-        await drpRestore(round);
+      // Reverse the order every round, so drift in the machine's load does not favour one side.
+      const order = round % 2 ? SIDES : [...SIDES].reverse();
+      log(`round ${round}/${rounds}: exports (${order.join(", ")})`);
+      for (const side of order) exports[side].push(await exportSide[side](round));
+      log(`round ${round}/${rounds}: restores (${order.join(", ")})`);
+      for (const side of order) {
+        const name = `bench_${side}_restore_${round}`;
+        const target = await pg.createDatabase(name);
+        restores[side].push(await restoreSide[side](target, round));
+        await pg.sql("postgres", `DROP DATABASE ${name}`);
       }
     }
 
-    const t = (k: keyof typeof runs) => median(runs[k].map((r) => r.seconds));
-    const rss = (k: keyof typeof runs) => Math.max(...runs[k].map((r) => r.maxRssKiB)) / 1024;
-    const all = (k: keyof typeof runs) => runs[k].map((r) => r.seconds.toFixed(1)).join(", ");
-    // Each round's pair ran back to back, so the median of per-round ratios resists drift in the load.
-    const pairRatio = (drp: keyof typeof runs, base: keyof typeof runs) => median(runs[drp].map((r, i) => r.seconds / runs[base][i].seconds));
-    const exportRatio = pairRatio("drpExport", "baseDump");
-    const restoreRatio = pairRatio("drpRestore", "baseRestore");
-    const overhead = (k: "drpExport" | "drpRestore") => median(runs[k].map((r, i) => r.seconds - inner[k][i]));
-    const peak = Math.max(rss("drpExport"), rss("drpRestore"));
-    const rows = [
-      ["database", formatBytes(dbBytes), "", ""],
-      ["dump", formatBytes(dumpBytes), `drp: ${formatBytes(exportBytes)}`, ""],
-      ["pg_dump -Fc > file", `${t("baseDump").toFixed(1)} s`, mbps(dbBytes, t("baseDump")), `rss ${rss("baseDump").toFixed(0)} MiB  runs ${all("baseDump")}`],
-      ["drp export > S3", `${t("drpExport").toFixed(1)} s`, mbps(dbBytes, t("drpExport")), `rss ${rss("drpExport").toFixed(0)} MiB  runs ${all("drpExport")}`],
-      ["pg_restore < file", `${t("baseRestore").toFixed(1)} s`, mbps(dumpBytes, t("baseRestore")), `runs ${all("baseRestore")}`],
-      ["drp restore < S3", `${t("drpRestore").toFixed(1)} s`, mbps(exportBytes, t("drpRestore")), `rss ${rss("drpRestore").toFixed(0)} MiB  runs ${all("drpRestore")}`],
+    const ratios = (runs: Record<Side, Timed[]>, base: Side) => runs.drp.map((r, i) => r.seconds / runs[base][i].seconds);
+    const secs = (runs: Timed[]) => spread(runs.map((r) => r.seconds), 1);
+    const peakMiB = Math.max(...[...exports.drp, ...restores.drp].map((r) => r.maxRssKiB)) / 1024;
+    const peakMB = peakMiB * 1.048576;
+    const ratioLine = (what: string, runs: Record<Side, Timed[]>, base: Side, target: number) => {
+      const xs = ratios(runs, base);
+      return `  ${what.padEnd(34)} ${spread(xs)}x  (target <= ${target.toFixed(2)}x) ${verdict(median(xs) <= target)}   rounds: ${xs.map((x) => x.toFixed(2)).join(", ")}`;
+    };
+    const out = [
+      "",
+      `Data recovery benchmark: ${rounds} paired rounds, median [min-max]; database ${formatBytes(dbBytes)}, ${rows.toLocaleString()} rows; dump ${formatBytes(dumpBytes)} (drp ${formatBytes(exportBytes)})`,
+      `  load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores; bench ran ${Math.round((Date.now() - started) / 1000)} s`,
+      "",
+      `  drp export > S3                        ${secs(exports.drp)} s   peak RSS ${(Math.max(...exports.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
+      `  pg_dump -Fc | aws s3 cp -              ${secs(exports.pipeline)} s`,
+      `  pg_dump -Fc --file                     ${secs(exports.file)} s`,
+      `  drp restore < S3                       ${secs(restores.drp)} s   peak RSS ${(Math.max(...restores.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
+      `  aws s3 cp - | pg_restore -1            ${secs(restores.pipeline)} s`,
+      `  pg_restore -1 FILE                     ${secs(restores.file)} s`,
+      "",
+      ratioLine("export  drp / pipeline", exports, "pipeline", TARGETS.pipeline),
+      ratioLine("export  drp / pg_dump --file", exports, "file", TARGETS.file),
+      ratioLine("restore drp / pipeline", restores, "pipeline", TARGETS.pipeline),
+      ratioLine("restore drp / pg_restore FILE", restores, "file", TARGETS.file),
+      `  drp peak RSS                       ${peakMB.toFixed(0)} MB (${peakMiB.toFixed(0)} MiB)  (target < ${TARGETS.rssMB} MB) ${verdict(peakMB < TARGETS.rssMB)}`,
+      "",
+      "  drp export, where the time goes (median [min-max]):",
+      ...breakdown(drpExports, [
+        ["start-up: spawn to pg_dump's first byte", (r) => between(r, "spawn", "firstByte")],
+        ["  node + CLI load (spawn -> main)", (r) => between(r, "spawn", "main")],
+        ["  bucket checks, pg_dump --version", (r) => between(r, "exportStart", "checksDone")],
+        ["  snapshot open", (r) => between(r, "checksDone", "snapshotOpen")],
+        ["pg_dump streaming (first byte -> exit)", (r) => between(r, "firstByte", "dumpEnd")],
+        ["hashing (CPU, overlapped with the dump)", (r) => r.timings.totals.hashMs / 1000],
+        ["upload tail (pg_dump exit -> upload complete)", (r) => between(r, "dumpEnd", "uploadDone")],
+        ["counts beyond pg_dump's exit", (r) => Math.max(0, between(r, "dumpEnd", "countsDone") ?? 0)],
+        ["read-back proof", (r) => between(r, "committed", "readBackDone")],
+        ["manifest write", (r) => between(r, "readBackDone", "manifestWritten")],
+        ["exit (manifest written -> process end)", (r) => between(r, "manifestWritten", "exit")],
+      ]),
+      "    every step:",
+      ...sequence(drpExports),
+      "",
+      "  drp restore, where the time goes (median [min-max]):",
+      ...breakdown(drpRestores, [
+        ["start-up: spawn to the dump's first byte", (r) => between(r, "spawn", "firstByte")],
+        ["  node + CLI load (spawn -> main)", (r) => between(r, "spawn", "main")],
+        ["  manifest, size and target checks", (r) => between(r, "restoreStart", "checksDone")],
+        ["hashing (CPU)", (r) => r.timings.totals.hashMs / 1000],
+        ["counts after pg_restore", (r) => between(r, "pgRestoreDone", "countsDone")],
+      ]),
+      "    every step:",
+      ...sequence(drpRestores),
+      "",
     ];
-    process.stdout.write(`\nData recovery benchmark: medians of ${rounds} rounds (database MB/s for dumps, dump MB/s for restores)\n`);
-    for (const r of rows) process.stdout.write(`  ${r[0].padEnd(20)} ${r[1].padStart(10)}  ${r[2].padEnd(18)} ${r[3]}\n`);
-    process.stdout.write(
-      [
-        "",
-        `  export ratio  ${exportRatio.toFixed(3)}x   (target <= ${TARGETS.ratio}x) ${verdict(exportRatio <= TARGETS.ratio)}   per round: ${runs.drpExport.map((r, i) => (r.seconds / runs.baseDump[i].seconds).toFixed(2)).join(", ")}; ratio of medians ${(t("drpExport") / t("baseDump")).toFixed(3)}`,
-        `  restore ratio ${restoreRatio.toFixed(3)}x   (target <= ${TARGETS.ratio}x) ${verdict(restoreRatio <= TARGETS.ratio)}   per round: ${runs.drpRestore.map((r, i) => (r.seconds / runs.baseRestore[i].seconds).toFixed(2)).join(", ")}; ratio of medians ${(t("drpRestore") / t("baseRestore")).toFixed(3)}`,
-        `  drp time outside pg_dump (start, snapshot, upload tail, manifest): ${overhead("drpExport").toFixed(2)} s; embedded pg_dump ${median(inner.drpExport).toFixed(1)} s`,
-        `  drp time outside pg_restore: ${overhead("drpRestore").toFixed(2)} s (download + checksum ${median(phases.download).toFixed(2)} s, row counts ${median(phases.check).toFixed(2)} s); embedded pg_restore ${median(inner.drpRestore).toFixed(1)} s`,
-        `  drp peak RSS  ${peak.toFixed(0)} MiB  (target <= ${TARGETS.rssMiB} MB = ${(TARGETS.rssMiB / 1.048576).toFixed(0)} MiB) ${verdict(peak * 1.048576 <= TARGETS.rssMiB)}`,
-        `  load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores`,
-        "",
-      ].join("\n"),
-    );
+    process.stdout.write(`${out.join("\n")}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
     await Promise.all([moto.stop(), pg.stop()]);

@@ -8,6 +8,7 @@ import { posix } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { GetObjectCommand, GetObjectLockConfigurationCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "../lib/cli";
+import { addTime, mark, timingsOn } from "../lib/timings";
 import { describeS3Error, isS3NotFound, parseS3Uri, s3Status, s3Uri, type S3Location } from "../lib/s3";
 import { DUMP_FILE, MANIFEST_FILE, parseManifest, tablesWithData, type CriticalCounts, type Manifest } from "./manifest";
 
@@ -126,7 +127,12 @@ export async function streamDump(
   try {
     for await (const chunk of body) {
       const buf = chunk as Buffer;
-      hash.update(buf);
+      if (timingsOn) {
+        mark("firstByte");
+        const t = performance.now();
+        hash.update(buf);
+        addTime("hashMs", performance.now() - t);
+      } else hash.update(buf);
       bytes += buf.length;
       opts.onBytes?.(bytes);
       if (open && sink && !sink.write(buf)) await Promise.race([new Promise((r) => sink.once("drain", r)), closed]);

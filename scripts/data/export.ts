@@ -13,6 +13,7 @@ import { version as drpVersion } from "../../package.json";
 import { DrpError } from "../lib/cli";
 import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
+import { addTime, mark, timingsOn } from "../lib/timings";
 import { abortFailedNote, describeS3Error, guardMultipartUpload, isS3NotFound, s3AbortTimeoutMs, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { checkToc, readBucketDefaultRetention } from "./artifact";
 import { connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
@@ -84,7 +85,12 @@ class DigestStream extends Transform {
     });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
+    if (timingsOn) {
+      mark("firstByte");
+      const t = performance.now();
+      this.hash.update(chunk);
+      addTime("hashMs", performance.now() - t);
+    } else this.hash.update(chunk);
     this.bytes += chunk.length;
     this.onBytes?.(this.bytes);
     if (!this.teeOpen || this.tee.write(chunk)) return cb(null, chunk);
@@ -166,6 +172,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
   const now = opts.now ?? (() => new Date());
   const started = now();
   const keys = exportKeys(opts.prefix, db.exportName, started);
+  mark("exportStart");
 
   const [bucketDefault, , pgDumpVersion] = await Promise.all([
     readBucketDefaultRetention(s3, bucket),
@@ -173,7 +180,9 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     pgToolVersion("pg_dump"),
   ]);
 
+  mark("checksDone");
   const snap = await openSnapshot(db);
+  mark("snapshotOpen");
   const { client } = snap;
   // Ending the connection ends the REPEATABLE READ snapshot (rolled back): once, and bounded, so a
   // stalled or interrupted export never holds back vacuum on the production database after it gave up.
@@ -188,6 +197,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       throw new DrpError(describePgError(e, db, "cannot look up the critical tables"), 1);
     }
 
+    mark("tablesResolved");
     const dump = spawnPgTool(
       "pg_dump",
       ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
@@ -197,9 +207,14 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     // head), is checked against the counts with the check restore runs, before the upload may complete.
     const list = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
     const dumpUri = s3Uri({ bucket, key: keys.dumpKey });
-    const counted = countCritical(client, tables).catch((e: unknown) => {
-      throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
-    });
+    const counted = countCritical(client, tables)
+      .then((counts) => {
+        mark("countsDone");
+        return counts;
+      })
+      .catch((e: unknown) => {
+        throw e instanceof DrpError ? e : new DrpError(describePgError(e, db, "counting rows in the export snapshot failed"), 1);
+      });
     const listed = list.done.catch(async (e: unknown) => {
       // A pg_dump that failed leaves pg_restore a truncated stream: its own error is the one to report.
       await dump.done;
@@ -223,7 +238,10 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       queueSize: opts.queueSize ?? DEFAULT_QUEUE_SIZE,
       leavePartsOnError: false,
     });
-    const uploaded = upload.done();
+    const uploaded = upload.done().then((out) => {
+      mark("uploadDone");
+      return out;
+    });
     uploaded.catch(() => undefined);
     // Stops lib-storage sending parts, then aborts the upload by its id and waits for S3 to confirm.
     const abortUpload = () => {
@@ -244,7 +262,10 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     const dumpStarted = performance.now();
     let dumpSeconds = 0;
     void dump.done.then(
-      () => (dumpSeconds = since(dumpStarted)),
+      () => {
+        mark("dumpEnd");
+        dumpSeconds = since(dumpStarted);
+      },
       () => undefined,
     );
     let versionId: string | undefined;
@@ -275,6 +296,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     const finishStarted = performance.now();
     try {
       await client.query("COMMIT");
+      mark("committed");
     } catch (e) {
       throw new DrpError(describePgError(e, db, "closing the export snapshot failed"), 1);
     }
@@ -285,6 +307,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       throw new DrpError(describeS3Error(e, `cannot read back s3://${bucket}/${keys.dumpKey}`), 1);
     }
+    mark("readBackDone");
     if (head.ContentLength !== digest.bytes)
       throw new DrpError(`s3://${bucket}/${keys.dumpKey} holds ${head.ContentLength} bytes but ${digest.bytes} were streamed; export not recorded`, 1);
 
@@ -332,6 +355,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     } catch (e) {
       throw new DrpError(describeS3Error(e, `writing the manifest s3://${bucket}/${keys.manifestKey} failed (the dump without it is incomplete; rerun the export)`), 1);
     }
+    mark("manifestWritten");
     return { manifestUri: s3Uri({ bucket, key: keys.manifestKey }), manifest, timings: { dumpSeconds, finishSeconds: since(finishStarted) } };
   } finally {
     await endSnapshot();

@@ -9,6 +9,7 @@ import { DrpError } from "../lib/cli";
 import { runPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
+import { mark } from "../lib/timings";
 import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
 import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { expectedCounts, type Manifest } from "./manifest";
@@ -88,6 +89,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   const timeouts = opts.timeouts ?? DEFAULT_RESTORE_TIMEOUTS;
   // drp's own sessions get the limits as server settings; pg_restore's are bounded by the watcher.
   const target = opts.target.withSessionSettings(timeoutSettings(timeouts));
+  mark("restoreStart");
 
   // Both are read-only checks: run them together, but report a bad export before a busy target.
   const readExport = async () => {
@@ -98,6 +100,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   const [exported, inspected] = await Promise.allSettled([readExport(), inspectTarget(target)]);
   if (exported.status === "rejected") throw exported.reason;
   if (inspected.status === "rejected") throw inspected.reason;
+  mark("checksDone");
   const loaded = exported.value;
   const { tables: present, identity } = inspected.value;
   const { manifest } = loaded;
@@ -118,7 +121,9 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     opts.onPhase?.("downloading");
     let started = performance.now();
     const digest = await downloadDump(opts.s3, loaded, file, opts.onBytes);
+    mark("downloadDone");
     checkToc(await runPgTool("pg_restore", ["--list", file]), manifest, s3Uri(dump));
+    mark("tocDone");
     const downloadSeconds = since(started);
 
     opts.onPhase?.("restoring");
@@ -137,6 +142,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
         const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
         throw new DrpError(`restore into ${target.label} failed, ${state}: ${watch.trip ? describeTrip(watch.trip) : (e as Error).message}`, 1);
       }
+      mark("pgRestoreDone");
       restoreSeconds = since(started);
       opts.onPhase?.("checking");
       started = performance.now();
@@ -152,6 +158,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     } finally {
       await watch.stop();
     }
+    mark("countsDone");
     const diff = compareCounts(expected, counted);
     if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
     const actual = Object.fromEntries(Object.keys(manifest.rowCounts).map((t) => [t, counted[t]]));
