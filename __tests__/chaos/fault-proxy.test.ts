@@ -75,3 +75,18 @@ it("after stop, nothing listens on its port", async () => {
   await p.stop();
   await expect(fetch(p.url, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
 });
+
+it("retarget sends new connections to another server, including a kept-alive client's next request", async () => {
+  const other = await startOrigin((_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end("other"));
+  try {
+    expect(await get()).toMatchObject({ status: 200, body: "upstream" });
+    proxy.retarget(Number(new URL(other.url).port));
+    await settle();
+    expect(await get()).toMatchObject({ status: 200, body: "other" });
+  } finally {
+    proxy.retarget(Number(new URL(upstream.url).port));
+    await other.close();
+  }
+  await settle();
+  expect(await get()).toMatchObject({ status: 200, body: "upstream" });
+});

@@ -6,7 +6,7 @@
  * - refuse: each new connection is reset at once (a dependency that is down);
  * - blackhole: connections are accepted and never answered (FIS: packet loss of 100 %);
  * - error: each request is answered with an HTTP error status (a dependency that fails).
- * Switching (inject or rollback) drops the open connections, so a keep-alive connection opened before
+ * Switching (inject, rollback or retarget) drops the open connections, so a keep-alive connection opened before
  * the switch cannot bypass it. Rollback is synchronous, so it also runs from an exit handler.
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
@@ -41,6 +41,8 @@ export interface FaultProxy {
   readonly connections: number;
   inject(fault: Fault): void;
   rollback(): void;
+  /** Sends new connections to another loopback port and drops the open ones (the fault, if any, stays). */
+  retarget(port: number): void;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ const REASON: Record<number, string> = { 500: "Internal Server Error", 502: "Bad
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const t = new URL(target);
   if (t.hostname !== "127.0.0.1" && t.hostname !== "localhost") throw new Error(`the fault proxy only fronts loopback dependencies, not ${t.hostname}`);
-  const upstreamPort = Number(t.port || (t.protocol === "https:" ? 443 : 80));
+  let upstreamPort = Number(t.port || (t.protocol === "https:" ? 443 : 80));
   let fault: Fault | null = null;
   let connections = 0;
   const open = new Set<Socket>();
@@ -132,6 +134,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     rollback() {
       if (fault === null) return;
       fault = null;
+      dropAll();
+    },
+    retarget(p) {
+      upstreamPort = p;
       dropAll();
     },
     stop() {

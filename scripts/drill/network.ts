@@ -1,15 +1,16 @@
 /**
  * The drill's two pieces of plumbing, both on loopback:
- * - the database endpoint: a TCP proxy that stands for Supabase's connection string, which stays the same
- *   when a point-in-time recovery restores the project in place; the drill points it at the recovered
- *   server, and refuses connections while the restore runs (the project is down meanwhile);
+ * - the database endpoint: a TCP proxy (the chaos runner's fault proxy) that stands for Supabase's
+ *   connection string, which stays the same when a point-in-time recovery restores the project in place;
+ *   the drill points it at the recovered server, and refuses connections while the restore runs (the
+ *   project is down meanwhile);
  * - the load balancer: Cloudflare's pools in order (primary first, failover puts the standby first), each
  *   with a health monitor; with no healthy pool, the fallback answers 503 as the maintenance origin would.
  */
 import { createServer as createHttpServer, request as httpRequest } from "node:http";
-import { createConnection, createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { REPLAY_HEADERS } from "../../constructs/maintenance-page/bindings";
+import { startFaultProxy } from "../chaos/fault-proxy";
 
 export interface DatabaseEndpoint {
   readonly port: number;
@@ -20,36 +21,17 @@ export interface DatabaseEndpoint {
 }
 
 export async function startDatabaseEndpoint(initial: number): Promise<DatabaseEndpoint> {
-  let target: number | null = initial;
-  const open = new Set<Socket>();
-  const server = createServer((client) => {
-    if (target === null) return void client.destroy();
-    const upstream = createConnection({ host: "127.0.0.1", port: target });
-    open.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      open.delete(client);
-      open.delete(upstream);
-    };
-    client.on("error", drop).on("close", drop);
-    upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
+  // The chaos runner's switchable proxy: refusing is its "refuse" fault, repointing drops what is open.
+  const proxy = await startFaultProxy(`http://127.0.0.1:${initial}`);
   return {
-    port,
-    urlFor: (db) => `postgresql://postgres@127.0.0.1:${port}/${db}`,
+    port: proxy.port,
+    urlFor: (db) => `postgresql://postgres@127.0.0.1:${proxy.port}/${db}`,
     pointAt(p) {
-      target = p;
-      for (const s of open) s.destroy();
-      open.clear();
+      if (p === null) return proxy.inject({ kind: "refuse" });
+      proxy.retarget(p);
+      proxy.rollback();
     },
-    stop() {
-      for (const s of open) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
+    stop: () => proxy.stop(),
   };
 }
 
