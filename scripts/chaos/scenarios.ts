@@ -10,8 +10,24 @@ import type { Scenario } from "../../constructs/chaos-experiments/scenarios";
 import { AI_TIMEOUT_MS, PAYMENT_TIMEOUT_MS } from "../drill/storefront";
 import { SMOKE_DEFAULTS } from "../smoke/options";
 import type { Phase, ProbeResult, FaultControl } from "./experiment";
+import type { Fault, FaultProxy } from "./fault-proxy";
 import type { ChaosEnvironment } from "./local";
 import { metaCommentBody, metaSignature, spikeCommentId } from "./meta-comments";
+
+/** A local fault: one fault proxy switched on, and off again (also synchronously, from the exit handler). */
+function proxyFault(proxy: FaultProxy, fault: Fault, description: string): FaultControl {
+  return {
+    description,
+    async inject() {
+      proxy.inject(fault);
+      return { proxy: proxy.url, ...fault };
+    },
+    async rollback() {
+      proxy.rollback();
+    },
+    rollbackNow: () => proxy.rollback(),
+  };
+}
 
 /** The scenarios' production figures: one home for each. */
 export const CHAOS_PRODUCTION = {
@@ -203,17 +219,7 @@ const webhookDisconnect: ScenarioDefinition = {
         "locally the origin's connections are refused by the fault proxy in front of the storefront; the Worker in workerd buffers and replays",
         "the buffer-unavailable branch (the queue refuses: the Worker answers 503 so Meta retries, and the seller is told to act manually) is not injected here: the queue is inside workerd; __tests__/maintenance-page/buffer.test.ts covers it",
       ],
-      fault: {
-        description: `origin connections refused for ${f.faultWindowMs} ms (fault proxy in front of the storefront)`,
-        async inject() {
-          env.proxies.origin.inject({ kind: "refuse" });
-          return { proxy: env.proxies.origin.url, kind: "refuse" };
-        },
-        async rollback() {
-          env.proxies.origin.rollback();
-        },
-        rollbackNow: () => env.proxies.origin.rollback(),
-      },
+      fault: proxyFault(env.proxies.origin, { kind: "refuse" }, `origin connections refused for ${f.faultWindowMs} ms (fault proxy in front of the storefront)`),
       async probe(phase) {
         if (phase === "before") {
           const sent = await send(5);
@@ -267,17 +273,7 @@ const aiLatency: ScenarioDefinition = {
     };
     return {
       notes: [`the AI's answer is delayed ${f.aiLatencyMs} ms by the fault proxy in front of the AI stand-in; the storefront's AI deadline is ${f.aiTimeoutMs} ms`],
-      fault: {
-        description: `AI provider latency ${f.aiLatencyMs} ms for ${f.faultWindowMs} ms (fault proxy in front of the AI stand-in)`,
-        async inject() {
-          env.proxies.ai.inject({ kind: "latency", ms: f.aiLatencyMs });
-          return { proxy: env.proxies.ai.url, kind: "latency", ms: f.aiLatencyMs };
-        },
-        async rollback() {
-          env.proxies.ai.rollback();
-        },
-        rollbackNow: () => env.proxies.ai.rollback(),
-      },
+      fault: proxyFault(env.proxies.ai, { kind: "latency", ms: f.aiLatencyMs }, `AI provider latency ${f.aiLatencyMs} ms for ${f.faultWindowMs} ms (fault proxy in front of the AI stand-in)`),
       async probe(phase) {
         if (phase === "during") {
           const rounds = await throughout(f.faultWindowMs, async () => [await Promise.all([replies(), products(env)])]);
@@ -326,17 +322,7 @@ const paymentDown: ScenarioDefinition = {
     };
     return {
       notes: [`the gateway's connections are accepted and never answered by the fault proxy; the storefront's payment deadline is ${f.paymentTimeoutMs} ms`],
-      fault: {
-        description: `payment gateway blackholed for ${f.faultWindowMs} ms (fault proxy in front of the gateway stand-in)`,
-        async inject() {
-          env.proxies.payment.inject({ kind: "blackhole" });
-          return { proxy: env.proxies.payment.url, kind: "blackhole" };
-        },
-        async rollback() {
-          env.proxies.payment.rollback();
-        },
-        rollbackNow: () => env.proxies.payment.rollback(),
-      },
+      fault: proxyFault(env.proxies.payment, { kind: "blackhole" }, `payment gateway blackholed for ${f.faultWindowMs} ms (fault proxy in front of the gateway stand-in)`),
       async probe(phase) {
         if (phase === "during") {
           const rounds = await throughout(f.faultWindowMs, async () => [await Promise.all([checkout(3), products(env)])]);
