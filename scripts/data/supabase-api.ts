@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { DrpError } from "../lib/cli";
-import { checkApiShape, parseApiJson, retryAfterMs } from "../lib/api-response";
+import { apiFailureMessage, checkApiShape, parseApiJson, retryAfterMs } from "../lib/api-response";
 
 export const DEFAULT_SUPABASE_API_URL = "https://api.supabase.com";
 
@@ -108,17 +108,15 @@ export function supabaseApi(baseUrl: string, token: string, timeoutMs = 30_000, 
         continue;
       }
       if (!res.ok) {
-        const detail = text.replace(/\s+/g, " ").slice(0, 200);
-        const hint =
-          res.status === 401
-            ? "SUPABASE_ACCESS_TOKEN was rejected; create a new token"
-            : res.status === 403
-              ? "the token's account lacks access to this project"
-              : res.status === 404
-                ? "no such project for this token; check --project-ref"
-                : `HTTP ${res.status}`;
         const err = res.status >= 500 ? TransientApiError : DrpError;
-        throw new err(`Supabase API ${what} failed: ${hint}${detail ? ` (${res.status}: ${detail})` : ""}`, 1);
+        throw new err(
+          apiFailureMessage("Supabase API", what, res.status, text, {
+            401: "SUPABASE_ACCESS_TOKEN was rejected; create a new token",
+            403: "the token's account lacks access to this project",
+            404: "no such project for this token; check --project-ref",
+          }),
+          1,
+        );
       }
       return parseApiJson("Supabase API", what, text);
     }

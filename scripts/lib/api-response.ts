@@ -33,3 +33,12 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
   const at = Date.parse(raw);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
+
+/**
+ * One line for a failed answer: `<api> <what> failed: <hint> (<status>: <body>)`, the hint chosen by status
+ * (`HTTP <status>` when there is none), the body collapsed to one line of at most 200 characters.
+ */
+export function apiFailureMessage(api: string, what: string, status: number, text: string, hints: Readonly<Record<number, string>>): string {
+  const detail = text.replace(/\s+/g, " ").slice(0, 200);
+  return `${api} ${what} failed: ${hints[status] ?? `HTTP ${status}`}${detail ? ` (${status}: ${detail})` : ""}`;
+}

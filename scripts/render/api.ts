@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { DrpError } from "../lib/cli";
-import { checkApiShape, parseApiJson, retryAfterMs } from "../lib/api-response";
+import { apiFailureMessage, checkApiShape, parseApiJson, retryAfterMs } from "../lib/api-response";
 
 export const DEFAULT_RENDER_API_URL = "https://api.render.com";
 export const RENDER_API_KEY_ENV = "RENDER_API_KEY";
@@ -93,18 +93,15 @@ export function renderApi(baseUrl: string, apiKey: string, opts: RenderApiOption
         continue;
       }
       if (!res.ok) {
-        const detail = text.replace(/\s+/g, " ").slice(0, 200);
-        const hint =
-          res.status === 401
-            ? `${RENDER_API_KEY_ENV} was rejected; create a new API key`
-            : res.status === 403
-              ? "the API key's account lacks access to this service"
-              : res.status === 404
-                ? "no such service for this key; check render.services in the config"
-                : res.status === 429
-                  ? `still rate limited after ${maxRetries} retries`
-                  : `HTTP ${res.status}`;
-        throw new DrpError(`Render API ${what} failed: ${hint}${detail ? ` (${res.status}: ${detail})` : ""}`, 1);
+        throw new DrpError(
+          apiFailureMessage("Render API", what, res.status, text, {
+            401: `${RENDER_API_KEY_ENV} was rejected; create a new API key`,
+            403: "the API key's account lacks access to this service",
+            404: "no such service for this key; check render.services in the config",
+            429: `still rate limited after ${maxRetries} retries`,
+          }),
+          1,
+        );
       }
       return parseApiJson("Render API", what, text);
     }
