@@ -2,16 +2,19 @@
  * Bad input and faults: each gets one clear line naming the cause, and nothing is lost or half-written
  * (no manifest for a failed export, no pending multipart upload, restore targets left as they were).
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { finished } from "node:stream/promises";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { DrpError } from "../../scripts/lib/cli";
 import { createS3Client } from "../../scripts/lib/s3";
 import { connectionFromUrl } from "../../scripts/data/connection";
 import { exportDatabase } from "../../scripts/data/export";
-import { restoreExport } from "../../scripts/data/restore";
+import { pgRestoreArgs, restoreExport } from "../../scripts/data/restore";
+import { HeldBackFeed, HOLD_BACK_BYTES } from "../../scripts/data/artifact";
+import { pgToolPath, spawnPgTool } from "../../scripts/lib/pg-tools";
 import { verifyExport } from "../../scripts/data/verify";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { freePort, startPostgres, type PgServer } from "../harness/postgres";
@@ -100,7 +103,7 @@ afterAll(async () => {
   await Promise.all([moto?.stop(), pg?.stop()]);
 });
 
-describe("a damaged or missing export is refused before anything is touched", () => {
+describe("a damaged or missing export is refused, and the target is left as it was", () => {
   it("detects a checksum mismatch, and restore leaves the target empty", async () => {
     const flipped = Buffer.from(dumpBytes);
     flipped[Math.floor(flipped.length / 2)] ^= 0x01;
@@ -109,6 +112,82 @@ describe("a damaged or missing export is refused before anything is touched", ()
     const target = await emptyTarget();
     await failsWith(restoreExport({ s3: moto.s3, uri, target: connectionFromUrl(target) }), /^checksum mismatch/);
     expect(await tablesIn(target)).toEqual([]);
+  });
+
+  it("refuses a dump whose checksum is not the manifest's though pg_restore could read it all, and leaves the target empty", async () => {
+    // The dump is intact and restorable; only the manifest's SHA-256 differs. (That pg_restore cannot
+    // commit before the proof is shown by the two tests after this one.)
+    const uri = await copyExport("other-sha", { manifest: (m) => ({ ...m, dump: { ...(m.dump as object), sha256: "0".repeat(64) } }) });
+    const target = await emptyTarget();
+    await failsWith(
+      restoreExport({ s3: moto.s3, uri, target: connectionFromUrl(target) }),
+      /^checksum mismatch for s3:\/\/.*copies\/other-sha\/db\.dump: SHA-256 [a-f0-9]{64} but the manifest records 0{64}; the dump is corrupt, do not restore it$/,
+    );
+    expect(await tablesIn(target)).toEqual([]);
+  });
+
+  it("holds pg_restore short of its COMMIT until the held-back bytes are released", async () => {
+    // The fixture's dump is small: hold back less than the default, still the dump's whole end.
+    const hold = 8 * 1024;
+    expect(dumpBytes.length).toBeGreaterThan(4 * hold);
+    expect(HOLD_BACK_BYTES).toBeGreaterThanOrEqual(hold);
+    const target = await emptyTarget();
+    const connection = connectionFromUrl(target).toolConnection();
+    const restore = spawnPgTool("pg_restore", pgRestoreArgs({ jobs: 1, force: false, noOwner: false }), { connection, stdin: "pipe" });
+    const toc = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
+    const feed = new HeldBackFeed(restore.stdin!, toc.stdin!, hold);
+    for (let at = 0; at < dumpBytes.length; at += 4 * 1024) feed.write(dumpBytes.subarray(at, at + 4 * 1024));
+    feed.end();
+    await finished(feed);
+    expect(await toc.done).toMatch(/TABLE DATA public orders /);
+    const watcher = new Client({ connectionString: target });
+    await watcher.connect();
+    try {
+      // pg_restore goes as far as it can, then waits for input inside its open transaction: idle in it
+      // for a second on end, not between two statements.
+      const waiting = async () =>
+        (
+          await watcher.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pg_restore' AND state IN ('idle in transaction', 'active') AND wait_event = 'ClientRead' AND state_change < clock_timestamp() - interval '1 second'",
+          )
+        ).rows[0].n;
+      const deadline = Date.now() + 15_000;
+      while ((await waiting()) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await waiting()).toBe(1);
+      expect(restore.child.exitCode).toBeNull();
+      expect(await tablesIn(target)).toEqual([]);
+    } finally {
+      await watcher.end();
+    }
+    feed.release();
+    await restore.done;
+    expect(await tablesIn(target)).toEqual(expect.arrayContaining(["public.orders", "public.audit_logs"]));
+  });
+
+  it("stops pg_restore before its COMMIT when the table of contents fails the manifest, however long that check takes", async () => {
+    // pg_restore --list answers only after 3 s, long after the whole small dump has streamed: a restore
+    // that let pg_restore have the dump's end before the check passed would have committed by then.
+    const binDir = mkdtempSync(join(tmpdir(), "drp-pgbin-"));
+    try {
+      writeFileSync(
+        join(binDir, "pg_restore"),
+        `#!/bin/sh\nif [ "$1" = "--list" ]; then sleep 3; fi\nexec ${pgToolPath("pg_restore")} "$@"\n`,
+      );
+      chmodSync(join(binDir, "pg_restore"), 0o755);
+      for (const tool of ["pg_dump", "psql"]) {
+        writeFileSync(join(binDir, tool), `#!/bin/sh\nexec ${pgToolPath(tool as "psql")} "$@"\n`);
+        chmodSync(join(binDir, tool), 0o755);
+      }
+      // The manifest counts a table the dump has no data for.
+      const uri = await copyExport("toc-late", { manifest: (m) => ({ ...m, rowCounts: { ...(m.rowCounts as object), "public.never_dumped": 1 } }) });
+      const target = await emptyTarget();
+      const r = await runDrp(["restore", uri, "--target", target], { ...moto.env, DRP_PG_BIN: binDir });
+      expect(r.code).toBe(1);
+      expect(oneLineError(r)).toMatch(/^drp: dump s3:\/\/.*copies\/toc-late\/db\.dump has no data for public\.never_dumped although the manifest counts it$/);
+      expect(await tablesIn(target)).toEqual([]);
+    } finally {
+      rmSync(binDir, { recursive: true, force: true });
+    }
   });
 
   it("detects a truncated dump from its size, before downloading it", async () => {
@@ -263,7 +342,7 @@ describe("a connection dropped mid-stream", () => {
 });
 
 describe("an operator's Ctrl-C during a restore", () => {
-  it("stops pg_restore before drp exits, leaves the target as it was, removes the download, exits 130", async () => {
+  it("stops pg_restore before drp exits, leaves the target as it was and nothing in TMPDIR, exits 130", async () => {
     const target = await emptyTarget();
     const db = `target_${dbCounter}`;
     await pg.sql(db, "CREATE TABLE audit_logs (stale text); INSERT INTO audit_logs VALUES ('old')");
@@ -296,8 +375,8 @@ describe("an operator's Ctrl-C during a restore", () => {
       const gone = Date.now() + 5_000;
       while ((await sessions()) > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
       expect(await sessions()).toBe(0);
-      // (tsx keeps its own cache there; the downloaded dump lives in a drp- directory.)
-      expect(readdirSync(work).filter((n) => n.startsWith("drp-"))).toEqual([]);
+      // Nothing left in its temporary directory.
+      expect(readdirSync(work)).toEqual([]);
       await holder.query("ROLLBACK");
       expect((await holder.query("SELECT stale FROM audit_logs")).rows).toEqual([{ stale: "old" }]);
     } finally {

@@ -32,9 +32,11 @@ export function registerRestore(program: Command): void {
       "after",
       `
 Order: manifest validated, dump size checked, target inspected (non-empty is refused without --force),
-dump downloaded to a temporary file while hashing (SHA-256 must match) and only then pg_restore runs,
-with --exit-on-error --single-transaction: a failure leaves the target as it was. --jobs N trades that
-guarantee for speed on big dumps. Afterwards the critical tables' exact row counts must match the manifest.
+then the dump streams from S3 into pg_restore --exit-on-error --single-transaction while it is hashed;
+pg_restore gets the dump's last bytes, and so can commit, only once its size, SHA-256 and table of
+contents match the manifest: a bad dump, like any failure, leaves the target as it was. --jobs N trades
+that guarantee for speed on big dumps (the dump is then downloaded to TMPDIR and proven first).
+Afterwards the critical tables' exact row counts must match the manifest.
 
 A session that holds a lock the restore needs for longer than the lock timeout fails the restore (exit 1,
 the target left as it was) with that session's pid, user, application and client, and how to end it.
@@ -45,7 +47,7 @@ host, hostaddr, port, dbname, user, service, passfile and replication, which bel
 Environment:
 ${S3_ENV_HELP}
 ${RESTORE_TIMEOUTS_HELP}
-  TMPDIR                  where the dump is downloaded (needs its size free; removed afterwards)
+  TMPDIR                  with --jobs above 1, where the dump is downloaded (needs its size free; removed afterwards)
 
 Example:
   drp restore s3://livestreamsell-dr/exports/abcdefghijklmnopqrst/2026-11-27T06-00-00Z/manifest.json \\
@@ -62,7 +64,7 @@ Example:
       const timeouts = restoreTimeouts(flags);
       const target = connectionFromUrl(flags.target, "--target");
       const s3 = createS3Client();
-      const result = await withByteProgress("downloading", (hooks) =>
+      const result = await withByteProgress((jobs ?? 1) > 1 ? "downloading" : "restoring", (hooks) =>
         restoreExport({ s3, uri, target, force: Boolean(flags.force), jobs, noOwner: flags.owner === false, timeouts, overwriteSource: Boolean(flags.overwriteSource), ...hooks }),
       );
       emit(Boolean(flags.json), { ok: true, ...result }, () => {

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { posix } from "node:path";
-import type { Readable, Writable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { GetObjectCommand, GetObjectLockConfigurationCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "../lib/cli";
 import { addTime, mark, timingsOn } from "../lib/timings";
@@ -146,6 +146,84 @@ export async function streamDump(
   }
   if (open && sink) sink.end();
   return { bytes, sha256: hash.digest("hex") };
+}
+
+/**
+ * Bytes of a dump kept from pg_restore until the dump is proven. pg_restore reads a custom-format archive
+ * from a pipe in order, to its last byte (header, table of contents, then each table's data blocks; the
+ * last block's end marker ends the file), and `--single-transaction` commits only after the last data
+ * block: without these bytes it cannot reach its COMMIT.
+ */
+export const HOLD_BACK_BYTES = 64 * 1024;
+
+/** Settles once `stream` is closed or failed (a pg tool that exited closes its stdin with EPIPE). */
+function whenClosed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once("close", () => resolve());
+    stream.on("error", () => resolve());
+  });
+}
+
+/**
+ * The sink of a streamed restore (with streamDump, `mayCloseEarly`): passes the dump to pg_restore's
+ * stdin except its last `holdBytes`, which wait for release() once size, SHA-256 and table of contents
+ * are proven, and passes it to `pg_restore --list` until that one has read the table of contents and
+ * exits. Either reader going away only stops its own feed: the dump is still read to its end, so the
+ * checksum is always known.
+ */
+export class HeldBackFeed extends Writable {
+  private readonly held: Buffer[] = [];
+  private heldBytes = 0;
+  private restoreOpen = true;
+  private tocOpen = true;
+  private readonly restoreClosed: Promise<void>;
+  private readonly tocClosed: Promise<void>;
+
+  constructor(
+    private readonly restore: Writable,
+    private readonly toc: Writable,
+    private readonly holdBytes = HOLD_BACK_BYTES,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.restoreClosed = whenClosed(restore).then(() => void (this.restoreOpen = false));
+    this.tocClosed = whenClosed(toc).then(() => void (this.tocOpen = false));
+  }
+
+  /** Resolves when `to` can take more, or is gone. */
+  private static room(to: Writable, closed: Promise<void>): Promise<void> {
+    let drained: () => void = () => undefined;
+    return Promise.race([new Promise<void>((r) => to.once("drain", (drained = r))), closed]).finally(() => to.off("drain", drained));
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    const waits: Promise<void>[] = [];
+    if (this.tocOpen && !this.toc.write(chunk)) waits.push(HeldBackFeed.room(this.toc, this.tocClosed));
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    let full = false;
+    while (this.heldBytes - this.held[0].length >= this.holdBytes) {
+      const out = this.held.shift()!;
+      this.heldBytes -= out.length;
+      if (this.restoreOpen && !this.restore.write(out)) full = true;
+    }
+    if (full) waits.push(HeldBackFeed.room(this.restore, this.restoreClosed));
+    if (waits.length) void Promise.all(waits).then(() => cb());
+    else cb();
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    if (this.tocOpen) this.toc.end();
+    cb();
+  }
+
+  /** The dump is proven: pg_restore gets its last bytes and the end of its input. */
+  release(): void {
+    const rest = this.held.splice(0);
+    this.heldBytes = 0;
+    if (!this.restoreOpen) return;
+    for (const b of rest) this.restore.write(b);
+    this.restore.end();
+  }
 }
 
 export function checkDigest(got: StreamDigest, manifest: Manifest, where: string): void {

@@ -1,19 +1,23 @@
 /**
- * Restores an export into a database anywhere. Nothing touches the target until the dump's size and
- * SHA-256 are proven; a non-empty target is refused unless forced; by default pg_restore runs as one
- * transaction, so a failure leaves the target as it was. Row counts are checked against the manifest after.
+ * Restores an export into a database anywhere. By default the dump streams from S3 into one
+ * `pg_restore --single-transaction` while it is hashed, and pg_restore gets the dump's last bytes (so it
+ * can commit) only once the dump's size, SHA-256 and table of contents are proven: a bad dump, like any
+ * other failure, leaves the target as it was, and no local disk is needed. With --jobs the dump is
+ * downloaded and proven before pg_restore starts (parallel pg_restore reads a file). A non-empty target
+ * is refused unless forced. Row counts are checked against the manifest after.
  */
 import { join } from "node:path";
+import { finished } from "node:stream/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "../lib/cli";
-import { runPgTool } from "../lib/pg-tools";
+import { runPgTool, spawnPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { mark } from "../lib/timings";
-import { checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest } from "./artifact";
+import { checkDigest, checkDumpSize, checkToc, downloadDump, dumpObject, HeldBackFeed, loadManifest, openDump, streamDump, type LoadedManifest, type StreamDigest } from "./artifact";
 import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { expectedCounts, type Manifest } from "./manifest";
-import { describeBlockers, describeTrip, watchSessions } from "./session-watch";
+import { describeBlockers, describeTrip, watchSessions, type SessionWatch } from "./session-watch";
 import { compareCounts, countTablesIn, userTables } from "./tables";
 import { DEFAULT_RESTORE_TIMEOUTS, timeoutSettings, type RestoreTimeouts } from "./timeouts";
 import { withTempDir } from "./workspace";
@@ -66,15 +70,103 @@ async function inspectTarget(target: DbConnection): Promise<{ tables: string[]; 
   }
 }
 
-export function pgRestoreArgs(opts: { jobs: number; force: boolean; noOwner: boolean }, file: string): string[] {
+/** pg_restore's arguments; without `file` it reads the dump from its stdin. */
+export function pgRestoreArgs(opts: { jobs: number; force: boolean; noOwner: boolean }, file?: string): string[] {
   return [
     "--exit-on-error",
     "--no-password",
     ...(opts.jobs > 1 ? [`--jobs=${opts.jobs}`] : ["--single-transaction"]),
     ...(opts.force ? ["--clean", "--if-exists"] : []),
     ...(opts.noOwner ? ["--no-owner", "--no-privileges"] : []),
-    file,
+    ...(file === undefined ? [] : [file]),
   ];
+}
+
+/**
+ * Streams the dump from S3 into pg_restore (reading its stdin) and, for the table of contents, into
+ * `pg_restore --list`, hashing it on the way. pg_restore's last bytes are held back until the size,
+ * SHA-256 and table of contents are proven; if they are not, pg_restore is stopped before it can commit
+ * and its transaction rolls back. A table of contents that restore would refuse, a stalled download or
+ * a lock wait the watcher ended stop the stream at once; any other pg_restore failure lets the download
+ * finish first, so a corrupt dump is reported as corrupt rather than by what pg_restore made of it.
+ */
+async function restoreStreaming(
+  s3: S3Client,
+  loaded: LoadedManifest,
+  target: DbConnection,
+  args: string[],
+  watch: SessionWatch,
+  restoreFailed: (e: unknown, watch: SessionWatch) => DrpError,
+  onBytes?: (n: number) => void,
+): Promise<{ digest: StreamDigest; provenSeconds: number }> {
+  const started = performance.now();
+  const dump = dumpObject(loaded);
+  const where = s3Uri(dump);
+  const body = await openDump(s3, dump);
+  const toc = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
+  const restore = spawnPgTool("pg_restore", args, { connection: target.toolConnection(), stdin: "pipe" });
+  const feed = new HeldBackFeed(restore.stdin!, toc.stdin!);
+
+  // The first failure decides what is reported; a proof failure (the dump) before a restore failure.
+  let failure: { error: unknown; proof: boolean } | undefined;
+  const stop = (error: unknown, proof: boolean) => {
+    failure ??= { error, proof };
+    body.destroy();
+  };
+  // The table of contents comes first in the dump: one restore would refuse ends the download at once.
+  const tocChecked = toc.done.then(
+    (list) => void checkToc(list, loaded.manifest, where),
+    (e: unknown) => {
+      throw new DrpError(`dump ${where} is not readable: ${(e as Error).message}`, 1);
+    },
+  );
+  tocChecked.catch((e: unknown) => stop(e, true));
+  let released = false;
+  let restoreError: unknown;
+  restore.done.then(
+    () => {
+      if (!released) restoreError ??= new Error("pg_restore ended before the end of the dump");
+    },
+    (e: unknown) => {
+      if (released) return;
+      restoreError ??= e;
+      if (watch.trip) stop(e, false);
+    },
+  );
+
+  let digest: StreamDigest | undefined;
+  try {
+    digest = await streamDump(body, feed, { mayCloseEarly: true, onBytes });
+  } catch (e) {
+    failure ??= { error: e, proof: true };
+  }
+  if (!failure) {
+    try {
+      checkDigest(digest!, loaded.manifest, where);
+      await tocChecked;
+    } catch (e) {
+      failure = { error: e, proof: true };
+    }
+  }
+  if (!failure && restoreError !== undefined) failure = { error: restoreError, proof: false };
+  if (failure) {
+    toc.kill();
+    restore.kill();
+    await restore.done.catch(() => undefined);
+    throw failure.proof ? failure.error : restoreFailed(failure.error, watch);
+  }
+  // streamDump has ended the feed: let it hand on what it still buffers before the held bytes follow.
+  await finished(feed);
+  mark("downloadDone");
+  const provenSeconds = since(started);
+  released = true;
+  feed.release();
+  try {
+    await restore.done;
+  } catch (e) {
+    throw restoreFailed(e, watch);
+  }
+  return { digest: digest!, provenSeconds };
 }
 
 /** The target is the export's source when both the cluster (system identifier) and the database name match. */
@@ -116,6 +208,66 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     );
   await confirmToolTarget(target, identity, "the restore");
 
+  const flags = { jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) };
+  const watchTarget = () =>
+    watchSessions(target, [target.toolApplicationName("pg_restore"), CHECK_APPLICATION], timeouts).catch((e: unknown) => {
+      throw e instanceof DrpError ? e : new DrpError(describePgError(e, target, "cannot watch the restore target"), 1);
+    });
+  const restoreFailed = (e: unknown, watch: SessionWatch) => {
+    const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
+    return new DrpError(`restore into ${target.label} failed, ${state}: ${watch.trip ? describeTrip(watch.trip) : (e as Error).message}`, 1);
+  };
+
+  /** Counts the restored rows (partitioned tables as a whole and leaf by leaf) and compares them with the manifest. */
+  const checkCounts = async (watch: SessionWatch): Promise<Record<string, number | null>> => {
+    const expected = expectedCounts(manifest);
+    let counted: Record<string, number | null>;
+    try {
+      counted = await countTablesIn(target, Object.keys(expected), "counting restored rows failed", 4, CHECK_APPLICATION);
+    } catch (e) {
+      // The data is in; a lock held on a restored table kept drp from counting it.
+      if (watch.trip) throw new DrpError(`restored into ${target.label} but counting its rows failed: ${describeTrip(watch.trip)}`, 1);
+      if (/SQLSTATE 55P03/.test((e as Error).message))
+        throw new DrpError(`${(e as Error).message}: a lock on a restored table was ${describeBlockers(watch.lastBlockers)}, or raise --lock-timeout`, 1);
+      throw e;
+    }
+    mark("countsDone");
+    const diff = compareCounts(expected, counted);
+    if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
+    return Object.fromEntries(Object.keys(manifest.rowCounts).map((t) => [t, counted[t]]));
+  };
+
+  const result = (digest: StreamDigest, rowCounts: Record<string, number | null>, timings: RestoreResult["timings"]): RestoreResult => ({
+    manifest: loaded.uri,
+    target: target.label,
+    bytes: digest.bytes,
+    sha256: digest.sha256,
+    singleTransaction: jobs === 1,
+    replacedTables: present.length,
+    rowCounts,
+    timings,
+  });
+
+  if (jobs === 1) {
+    // One transaction: the dump streams into pg_restore as it downloads, and pg_restore can commit only
+    // once the whole dump is proven (HeldBackFeed).
+    opts.onPhase?.("restoring");
+    const started = performance.now();
+    const watch = await watchTarget();
+    try {
+      const { digest, provenSeconds } = await restoreStreaming(opts.s3, loaded, target, pgRestoreArgs(flags), watch, restoreFailed, opts.onBytes);
+      mark("pgRestoreDone");
+      const restoreSeconds = since(started);
+      opts.onPhase?.("checking");
+      const checking = performance.now();
+      const rowCounts = await checkCounts(watch);
+      return result(digest, rowCounts, { downloadSeconds: provenSeconds, restoreSeconds, checkSeconds: since(checking) });
+    } finally {
+      await watch.stop();
+    }
+  }
+
+  // Parallel pg_restore needs a file: the dump is downloaded and proven first.
   return withTempDir(manifest.dump.bytes, opts.tmpDir, async (dir) => {
     const file = join(dir, "db.dump");
     opts.onPhase?.("downloading");
@@ -128,49 +280,21 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
 
     opts.onPhase?.("restoring");
     started = performance.now();
-    const watch = await watchSessions(target, [target.toolApplicationName("pg_restore"), CHECK_APPLICATION], timeouts).catch((e: unknown) => {
-      throw e instanceof DrpError ? e : new DrpError(describePgError(e, target, "cannot watch the restore target"), 1);
-    });
-    // Partitioned tables are checked as a whole and leaf by leaf.
-    const expected = expectedCounts(manifest);
-    let counted: Record<string, number | null>;
-    let restoreSeconds: number;
+    const watch = await watchTarget();
     try {
       try {
-        await runPgTool("pg_restore", pgRestoreArgs({ jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) }, file), target.toolConnection());
+        await runPgTool("pg_restore", pgRestoreArgs(flags, file), target.toolConnection());
       } catch (e) {
-        const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
-        throw new DrpError(`restore into ${target.label} failed, ${state}: ${watch.trip ? describeTrip(watch.trip) : (e as Error).message}`, 1);
+        throw restoreFailed(e, watch);
       }
       mark("pgRestoreDone");
-      restoreSeconds = since(started);
+      const restoreSeconds = since(started);
       opts.onPhase?.("checking");
       started = performance.now();
-      try {
-        counted = await countTablesIn(target, Object.keys(expected), "counting restored rows failed", 4, CHECK_APPLICATION);
-      } catch (e) {
-        // The data is in; a lock held on a restored table kept drp from counting it.
-        if (watch.trip) throw new DrpError(`restored into ${target.label} but counting its rows failed: ${describeTrip(watch.trip)}`, 1);
-        if (/SQLSTATE 55P03/.test((e as Error).message))
-          throw new DrpError(`${(e as Error).message}: a lock on a restored table was ${describeBlockers(watch.lastBlockers)}, or raise --lock-timeout`, 1);
-        throw e;
-      }
+      const rowCounts = await checkCounts(watch);
+      return result(digest, rowCounts, { downloadSeconds, restoreSeconds, checkSeconds: since(started) });
     } finally {
       await watch.stop();
     }
-    mark("countsDone");
-    const diff = compareCounts(expected, counted);
-    if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
-    const actual = Object.fromEntries(Object.keys(manifest.rowCounts).map((t) => [t, counted[t]]));
-    return {
-      manifest: loaded.uri,
-      target: target.label,
-      bytes: digest.bytes,
-      sha256: digest.sha256,
-      singleTransaction: jobs === 1,
-      replacedTables: present.length,
-      rowCounts: actual,
-      timings: { downloadSeconds, restoreSeconds, checkSeconds: since(started) },
-    };
   });
 }
