@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly (tsx), so `npx drp` works right after `npm ci` with no build step.
-// tsx keeps its compile cache under the temporary directory: check that directory is writable first,
-// so an unusable TMPDIR is one line and exit 1 instead of a loader stack trace.
+// `npx drp` works right after `npm ci` with no build step: bin/cli-bundle.cjs builds the TypeScript
+// sources into one cached bundle on first use and whenever they change.
+// drp writes temporary files (downloads, scratch data): check that directory is writable first, so an
+// unusable TMPDIR is one line and exit 1 instead of a failure halfway through a command.
 const { mkdtempSync, rmSync } = require("node:fs");
 const { tmpdir } = require("node:os");
 const { join } = require("node:path");
@@ -14,5 +15,12 @@ const { join } = require("node:path");
     process.exit(1);
   }
 }
-require("tsx/cjs");
-require("../scripts/drp.ts").main();
+require("./cli-bundle.cjs")
+  .drp.load()
+  .then(
+    (cli) => cli.main(),
+    (e) => {
+      process.stderr.write(`drp: ${e.message}\n`);
+      process.exit(1);
+    },
+  );

@@ -1,4 +1,4 @@
-/** An unusable temporary directory (tsx keeps its compile cache there) is one line and exit 1. */
+/** An unusable temporary directory (drp writes downloads and scratch data there) is one line and exit 1. */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -17,8 +17,8 @@ beforeAll(() => {
   chmodSync(work, 0o755);
 });
 
-/** What the drill left in a temporary directory (tsx's own compile cache aside). */
-const leftIn = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith("tsx-"));
+/** What the drill left in a temporary directory. */
+const leftIn = (dir: string) => readdirSync(dir);
 
 /** A temporary directory the postgres user can reach, as /tmp is. */
 function reachableTmp(prefix: string): string {
