@@ -289,8 +289,8 @@ async function main(): Promise<void> {
       ...breakdown(drpExports, [
         ["start-up: spawn to pg_dump's first byte", (r) => between(r, "spawn", "firstByte")],
         ["  node + CLI load (spawn -> main)", (r) => between(r, "spawn", "main")],
-        ["  bucket checks, pg_dump --version", (r) => between(r, "exportStart", "checksDone")],
-        ["  snapshot open", (r) => between(r, "checksDone", "snapshotOpen")],
+        ["  bucket checks, pg_dump --version (snapshot opening meanwhile)", (r) => between(r, "exportStart", "checksDone")],
+        ["  snapshot open, beyond the checks", (r) => between(r, "checksDone", "snapshotOpen")],
         ["pg_dump streaming (first byte -> exit)", (r) => between(r, "firstByte", "dumpEnd")],
         ["hashing (CPU, overlapped with the dump)", (r) => r.timings.totals.hashMs / 1000],
         ["upload tail (pg_dump exit -> upload complete)", (r) => between(r, "dumpEnd", "uploadDone")],

@@ -15,9 +15,9 @@ import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
 import { addTime, mark, timingsOn } from "../lib/timings";
 import { abortFailedNote, describeS3Error, guardMultipartUpload, isS3NotFound, s3AbortTimeoutMs, s3Uri, skipPartPayloadHash } from "../lib/s3";
-import { checkToc, readBucketDefaultRetention } from "./artifact";
+import { checkToc, readBucketDefaultRetention, type BucketDefaultRetention } from "./artifact";
 import { connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
-import { exportKeys, MANIFEST_FORMAT_VERSION, ManifestSchema, type CriticalCounts, type Manifest } from "./manifest";
+import { exportKeys, MANIFEST_FORMAT_VERSION, manifestSchema, type CriticalCounts, type Manifest } from "./manifest";
 import { countCritical, resolveTables, type CriticalTable } from "./tables";
 
 const MiB = 1024 * 1024;
@@ -174,14 +174,20 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
   const keys = exportKeys(opts.prefix, db.exportName, started);
   mark("exportStart");
 
-  const [bucketDefault, , pgDumpVersion] = await Promise.all([
-    readBucketDefaultRetention(s3, bucket),
-    refuseExisting(s3, bucket, keys.manifestKey),
-    pgToolVersion("pg_dump"),
-  ]);
-
+  // The snapshot opens while the bucket is checked (start-up counts in every export); a failed check
+  // reports first and closes the snapshot if it opened.
+  const opening = openSnapshot(db);
+  opening.catch(() => undefined);
+  let bucketDefault: BucketDefaultRetention;
+  let pgDumpVersion: string;
+  try {
+    [bucketDefault, , pgDumpVersion] = await Promise.all([readBucketDefaultRetention(s3, bucket), refuseExisting(s3, bucket, keys.manifestKey), pgToolVersion("pg_dump")]);
+  } catch (e) {
+    void opening.then((s) => s.client.end()).catch(() => undefined);
+    throw e;
+  }
   mark("checksDone");
-  const snap = await openSnapshot(db);
+  const snap = await opening;
   mark("snapshotOpen");
   const { client } = snap;
   // Ending the connection ends the REPEATABLE READ snapshot (rolled back): once, and bounded, so a
@@ -203,6 +209,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
       { connection: db.toolConnection(), stdout: "pipe" },
     );
+    // pg_dump takes a moment to start: the manifest's schema (zod) loads meanwhile, not after the dump.
+    setImmediate(manifestSchema);
     // The dump's own table of contents, read from the stream as it passes (pg_restore needs only its
     // head), is checked against the counts with the check restore runs, before the upload may complete.
     const list = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
@@ -316,7 +324,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     if (!bucketDefault) warnings.push(`bucket ${bucket} has no Object Lock default retention: the dump is not protected against deletion`);
     else if (!retainUntil) warnings.push(`the bucket's default retention (${bucketDefault.mode}) is not reported on the dump; check the bucket's Object Lock configuration`);
 
-    const manifest: Manifest = ManifestSchema.parse({
+    const manifest: Manifest = manifestSchema().parse({
       formatVersion: MANIFEST_FORMAT_VERSION,
       kind: "postgres-export",
       createdBy: `drp ${drpVersion}`,

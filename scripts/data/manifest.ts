@@ -3,7 +3,7 @@
  * and everything read back from it is validated here before it reaches S3 calls or SQL.
  */
 import { posix } from "node:path";
-import { z } from "zod";
+import type { z as Zod } from "zod";
 import { DrpError } from "../lib/cli";
 import { isBucketName } from "../lib/s3";
 
@@ -47,74 +47,82 @@ export function checkTableNames(names: readonly string[], source: string): strin
   return [...new Set(names)];
 }
 
-const isoInstant = z.iso.datetime({ offset: false });
-const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "must be 64 lowercase hex digits");
-const objectKey = z.string().regex(OBJECT_KEY, "must be a plain S3 key (no leading /, no empty, . or .. segments)");
-const lockMode = z.enum(["GOVERNANCE", "COMPLIANCE"]);
-const qualifiedTable = z.string().regex(QUALIFIED_TABLE, "must be a schema-qualified table name");
+/** The manifest's schema, built on first use: zod takes tens of milliseconds to load, which every
+ * export would otherwise spend before pg_dump starts (export builds it while pg_dump starts instead). */
+function buildManifestSchema() {
+  const { z } = require("zod") as typeof import("zod");
+  const isoInstant = z.iso.datetime({ offset: false });
+  const sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, "must be 64 lowercase hex digits");
+  const objectKey = z.string().regex(OBJECT_KEY, "must be a plain S3 key (no leading /, no empty, . or .. segments)");
+  const lockMode = z.enum(["GOVERNANCE", "COMPLIANCE"]);
+  const qualifiedTable = z.string().regex(QUALIFIED_TABLE, "must be a schema-qualified table name");
 
-export const ManifestSchema = z
-  .strictObject({
-    formatVersion: z.union([z.literal(1), z.literal(MANIFEST_FORMAT_VERSION)]),
-    kind: z.literal("postgres-export"),
-    createdBy: z.string().max(200),
-    source: z.strictObject({
-      /** Project ref or database name. */
-      name: z.string().regex(/^[a-z0-9_-]{1,100}$/),
-      serverVersion: z.string().max(200),
-      serverVersionNum: z.int().min(90200),
-      pgDumpVersion: z.string().max(200),
-      /** The cluster's system identifier and the database's name, so a restore can refuse to roll the source back (absent in older manifests). */
-      systemIdentifier: z.string().regex(/^\d{1,20}$/).optional(),
-      database: z.string().min(1).max(200).optional(),
-    }),
-    startedAt: isoInstant,
-    finishedAt: isoInstant,
-    objects: z.strictObject({
-      bucket: z.string().refine(isBucketName, "must be a valid S3 bucket name"),
-      manifestKey: objectKey,
-      dumpKey: objectKey,
-    }),
-    dump: z.strictObject({
-      format: z.literal("pg_dump-custom"),
-      bytes: z.int().positive(),
-      sha256: sha256Hex,
-      versionId: z.string().min(1).max(1024).nullable(),
-      objectLock: z.strictObject({
-        /** The bucket's default retention when the export ran; null when the bucket has no lock configuration. */
-        bucketDefault: z.strictObject({ mode: lockMode, days: z.int().positive().optional(), years: z.int().positive().optional() }).nullable(),
-        mode: lockMode.nullable(),
-        retainUntil: isoInstant.nullable(),
+  return z
+    .strictObject({
+      formatVersion: z.union([z.literal(1), z.literal(MANIFEST_FORMAT_VERSION)]),
+      kind: z.literal("postgres-export"),
+      createdBy: z.string().max(200),
+      source: z.strictObject({
+        /** Project ref or database name. */
+        name: z.string().regex(/^[a-z0-9_-]{1,100}$/),
+        serverVersion: z.string().max(200),
+        serverVersionNum: z.int().min(90200),
+        pgDumpVersion: z.string().max(200),
+        /** The cluster's system identifier and the database's name, so a restore can refuse to roll the source back (absent in older manifests). */
+        systemIdentifier: z.string().regex(/^\d{1,20}$/).optional(),
+        database: z.string().min(1).max(200).optional(),
       }),
-    }),
-    /** Exact row counts of the critical tables, from the dump's own snapshot. */
-    rowCounts: z.record(qualifiedTable, z.int().nonnegative()),
-    /**
-     * For each partitioned critical table, the exact row count of every leaf partition (pg_dump writes
-     * data for the leaves only); the parent's row count is their sum. Format 2 on.
-     */
-    partitions: z.record(qualifiedTable, z.record(qualifiedTable, z.int().nonnegative())).optional(),
-    warnings: z.array(z.string().max(500)),
-  })
-  .superRefine((m, ctx) => {
-    const dir = posix.dirname(m.objects.manifestKey);
-    if (posix.basename(m.objects.manifestKey) !== MANIFEST_FILE)
-      ctx.addIssue({ code: "custom", path: ["objects", "manifestKey"], message: `must end in /${MANIFEST_FILE}` });
-    if (m.objects.dumpKey !== posix.join(dir, DUMP_FILE))
-      ctx.addIssue({ code: "custom", path: ["objects", "dumpKey"], message: `must be ${DUMP_FILE} next to the manifest` });
-    if (Object.keys(m.rowCounts).length === 0) ctx.addIssue({ code: "custom", path: ["rowCounts"], message: "must name at least one table" });
-    if (m.formatVersion === 1 && m.partitions) ctx.addIssue({ code: "custom", path: ["partitions"], message: "is not part of format version 1" });
-    if (m.formatVersion !== 1 && !m.partitions) ctx.addIssue({ code: "custom", path: ["partitions"], message: "is required from format version 2 on" });
-    for (const [parent, leaves] of Object.entries(m.partitions ?? {})) {
-      const sum = Object.values(leaves).reduce((a, n) => a + n, 0);
-      if (m.rowCounts[parent] === undefined) ctx.addIssue({ code: "custom", path: ["partitions", parent], message: "is not a table in rowCounts" });
-      else if (sum !== m.rowCounts[parent])
-        ctx.addIssue({ code: "custom", path: ["partitions", parent], message: `leaf partitions sum to ${sum} rows but rowCounts records ${m.rowCounts[parent]}` });
-    }
-    if (Date.parse(m.finishedAt) < Date.parse(m.startedAt)) ctx.addIssue({ code: "custom", path: ["finishedAt"], message: "is before startedAt" });
-  });
+      startedAt: isoInstant,
+      finishedAt: isoInstant,
+      objects: z.strictObject({
+        bucket: z.string().refine(isBucketName, "must be a valid S3 bucket name"),
+        manifestKey: objectKey,
+        dumpKey: objectKey,
+      }),
+      dump: z.strictObject({
+        format: z.literal("pg_dump-custom"),
+        bytes: z.int().positive(),
+        sha256: sha256Hex,
+        versionId: z.string().min(1).max(1024).nullable(),
+        objectLock: z.strictObject({
+          /** The bucket's default retention when the export ran; null when the bucket has no lock configuration. */
+          bucketDefault: z.strictObject({ mode: lockMode, days: z.int().positive().optional(), years: z.int().positive().optional() }).nullable(),
+          mode: lockMode.nullable(),
+          retainUntil: isoInstant.nullable(),
+        }),
+      }),
+      /** Exact row counts of the critical tables, from the dump's own snapshot. */
+      rowCounts: z.record(qualifiedTable, z.int().nonnegative()),
+      /**
+       * For each partitioned critical table, the exact row count of every leaf partition (pg_dump writes
+       * data for the leaves only); the parent's row count is their sum. Format 2 on.
+       */
+      partitions: z.record(qualifiedTable, z.record(qualifiedTable, z.int().nonnegative())).optional(),
+      warnings: z.array(z.string().max(500)),
+    })
+    .superRefine((m, ctx) => {
+      const dir = posix.dirname(m.objects.manifestKey);
+      if (posix.basename(m.objects.manifestKey) !== MANIFEST_FILE)
+        ctx.addIssue({ code: "custom", path: ["objects", "manifestKey"], message: `must end in /${MANIFEST_FILE}` });
+      if (m.objects.dumpKey !== posix.join(dir, DUMP_FILE))
+        ctx.addIssue({ code: "custom", path: ["objects", "dumpKey"], message: `must be ${DUMP_FILE} next to the manifest` });
+      if (Object.keys(m.rowCounts).length === 0) ctx.addIssue({ code: "custom", path: ["rowCounts"], message: "must name at least one table" });
+      if (m.formatVersion === 1 && m.partitions) ctx.addIssue({ code: "custom", path: ["partitions"], message: "is not part of format version 1" });
+      if (m.formatVersion !== 1 && !m.partitions) ctx.addIssue({ code: "custom", path: ["partitions"], message: "is required from format version 2 on" });
+      for (const [parent, leaves] of Object.entries(m.partitions ?? {})) {
+        const sum = Object.values(leaves).reduce((a, n) => a + n, 0);
+        if (m.rowCounts[parent] === undefined) ctx.addIssue({ code: "custom", path: ["partitions", parent], message: "is not a table in rowCounts" });
+        else if (sum !== m.rowCounts[parent])
+          ctx.addIssue({ code: "custom", path: ["partitions", parent], message: `leaf partitions sum to ${sum} rows but rowCounts records ${m.rowCounts[parent]}` });
+      }
+      if (Date.parse(m.finishedAt) < Date.parse(m.startedAt)) ctx.addIssue({ code: "custom", path: ["finishedAt"], message: "is before startedAt" });
+    });
+}
 
-export type Manifest = z.infer<typeof ManifestSchema>;
+let schema: ReturnType<typeof buildManifestSchema> | undefined;
+export const manifestSchema = () => (schema ??= buildManifestSchema());
+
+export type Manifest = Zod.infer<ReturnType<typeof buildManifestSchema>>;
 
 /** What the critical tables hold: the manifest's counts, and the leaves behind partitioned tables. */
 export type CriticalCounts = Pick<Manifest, "rowCounts" | "partitions">;
@@ -151,7 +159,7 @@ export function parseManifest(text: string, where: string): Manifest {
       `manifest ${where} has format version ${JSON.stringify(version)}; this drp reads versions ${READABLE_FORMAT_VERSIONS.join(" and ")} (use the drp release that wrote it)`,
       1,
     );
-  const result = ManifestSchema.safeParse(raw);
+  const result = manifestSchema().safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const path = issue.path.map(String).join(".") || "(root)";

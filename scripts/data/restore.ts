@@ -16,7 +16,7 @@ import { s3Uri } from "../lib/s3";
 import { mark } from "../lib/timings";
 import { checkDigest, checkDumpSize, checkToc, downloadDump, dumpObject, HeldBackFeed, loadManifest, openDump, streamDump, type LoadedManifest, type StreamDigest } from "./artifact";
 import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
-import { expectedCounts, type Manifest } from "./manifest";
+import { expectedCounts, manifestSchema, type Manifest } from "./manifest";
 import { describeBlockers, describeTrip, watchSessions, type SessionWatch } from "./session-watch";
 import { compareCounts, countTablesIn, userTables } from "./tables";
 import { DEFAULT_RESTORE_TIMEOUTS, timeoutSettings, type RestoreTimeouts } from "./timeouts";
@@ -189,7 +189,10 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     await checkDumpSize(opts.s3, dumpObject(l), l.manifest.dump.bytes);
     return l;
   };
-  const [exported, inspected] = await Promise.allSettled([readExport(), inspectTarget(target)]);
+  const checks = Promise.allSettled([readExport(), inspectTarget(target)]);
+  // zod (the manifest's schema) loads while those requests are in flight, not after the manifest arrives.
+  manifestSchema();
+  const [exported, inspected] = await checks;
   if (exported.status === "rejected") throw exported.reason;
   if (inspected.status === "rejected") throw inspected.reason;
   mark("checksDone");
