@@ -9,7 +9,9 @@
  * compared with the targets (<= 1.0x the pipelines, <= 1.10x the pg tools with a file, peak RSS of drp
  * < 200 MB, by /usr/bin/time -v). drp runs with DRP_TIMINGS (scripts/lib/timings.ts), so the report
  * also says where drp's time outside the pg tools goes: start-up, snapshot, hashing, upload tail,
- * read-back, counts.
+ * read-back, counts. Each run also reports the CPU time the whole machine spent during it (/proc/stat):
+ * on a small machine the S3 server (moto) and PostgreSQL share the cores with the pg tools, and that
+ * figure shows whether one side did more work or only waited longer.
  *
  * Options: --rows N (about N rows in all, default 1.2 M), --gb N (about N GB instead, e.g. --gb 1 for
  * 1.4 GiB), --rounds N (default 5). Figures on a shared machine are noisy: read the spread.
@@ -32,6 +34,8 @@ const ROWS_PER_ORDER = 3.5;
 
 interface Timed {
   readonly seconds: number;
+  /** CPU seconds the whole machine was busy during the run (every process: drp, the pg tools, PostgreSQL, moto, aws). */
+  readonly machineCpu: number;
   readonly maxRssKiB: number;
   readonly stdout: string;
   /** Epoch ms when the process was spawned. */
@@ -42,9 +46,17 @@ function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 }
 
+/** CPU seconds all cores have been busy since boot (/proc/stat: every state but idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return (total - fields[3] - fields[4]) / 100;
+}
+
 /** Runs a command under /usr/bin/time -v; wall time from here, peak RSS from time's report. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
   return new Promise((resolve, reject) => {
+    const busyBefore = machineBusySeconds();
     const spawnedAt = performance.timeOrigin + performance.now();
     const started = process.hrtime.bigint();
     const child = spawn("/usr/bin/time", ["-v", cmd, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -57,7 +69,7 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`));
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      resolve({ seconds, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout, spawnedAt });
+      resolve({ seconds, machineCpu: machineBusySeconds() - busyBefore, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout, spawnedAt });
     });
   });
 }
@@ -260,7 +272,7 @@ async function main(): Promise<void> {
     }
 
     const ratios = (runs: Record<Side, Timed[]>, base: Side) => runs.drp.map((r, i) => r.seconds / runs[base][i].seconds);
-    const secs = (runs: Timed[]) => spread(runs.map((r) => r.seconds), 1);
+    const secs = (runs: Timed[]) => `${spread(runs.map((r) => r.seconds), 1)} s, machine CPU ${spread(runs.map((r) => r.machineCpu), 1)} s`;
     const peakMiB = Math.max(...[...exports.drp, ...restores.drp].map((r) => r.maxRssKiB)) / 1024;
     const peakMB = peakMiB * 1.048576;
     const ratioLine = (what: string, runs: Record<Side, Timed[]>, base: Side, target: number) => {
@@ -272,12 +284,12 @@ async function main(): Promise<void> {
       `Data recovery benchmark: ${rounds} paired rounds, median [min-max]; database ${formatBytes(dbBytes)}, ${rows.toLocaleString()} rows; dump ${formatBytes(dumpBytes)} (drp ${formatBytes(exportBytes)})`,
       `  load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores; bench ran ${Math.round((Date.now() - started) / 1000)} s`,
       "",
-      `  drp export > S3                        ${secs(exports.drp)} s   peak RSS ${(Math.max(...exports.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
-      `  pg_dump -Fc | aws s3 cp -              ${secs(exports.pipeline)} s`,
-      `  pg_dump -Fc --file                     ${secs(exports.file)} s`,
-      `  drp restore < S3                       ${secs(restores.drp)} s   peak RSS ${(Math.max(...restores.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
-      `  aws s3 cp - | pg_restore -1            ${secs(restores.pipeline)} s`,
-      `  pg_restore -1 FILE                     ${secs(restores.file)} s`,
+      `  drp export > S3                        ${secs(exports.drp)}   peak RSS ${(Math.max(...exports.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
+      `  pg_dump -Fc | aws s3 cp -              ${secs(exports.pipeline)}`,
+      `  pg_dump -Fc --file                     ${secs(exports.file)}`,
+      `  drp restore < S3                       ${secs(restores.drp)}   peak RSS ${(Math.max(...restores.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
+      `  aws s3 cp - | pg_restore -1            ${secs(restores.pipeline)}`,
+      `  pg_restore -1 FILE                     ${secs(restores.file)}`,
       "",
       ratioLine("export  drp / pipeline", exports, "pipeline", TARGETS.pipeline),
       ratioLine("export  drp / pg_dump --file", exports, "file", TARGETS.file),
