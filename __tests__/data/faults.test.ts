@@ -290,6 +290,18 @@ describe("unreachable services", () => {
     process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${port}`;
     try {
       await failsWith(exportDatabase({ s3, bucket: BUCKET, prefix: "x/", criticalTables: ["orders"], db: connectionFromUrl(sourceUrl) }), unreachable);
+      // pg_dump starts while the bucket is checked: the failed check has stopped it and ended the snapshot.
+      const watcher = new Client({ connectionString: sourceUrl });
+      await watcher.connect();
+      try {
+        const sessions = async () =>
+          (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name IN ('pg_dump', 'drp-export')")).rows[0].n;
+        const gone = Date.now() + 5_000;
+        while ((await sessions()) > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+        expect(await sessions()).toBe(0);
+      } finally {
+        await watcher.end();
+      }
       await failsWith(verifyExport({ s3, uri: manifestUri }), unreachable);
       const target = await emptyTarget();
       await failsWith(restoreExport({ s3, uri: manifestUri, target: connectionFromUrl(target) }), unreachable);

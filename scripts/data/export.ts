@@ -174,20 +174,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
   const keys = exportKeys(opts.prefix, db.exportName, started);
   mark("exportStart");
 
-  // The snapshot opens while the bucket is checked (start-up counts in every export); a failed check
-  // reports first and closes the snapshot if it opened.
-  const opening = openSnapshot(db);
-  opening.catch(() => undefined);
-  let bucketDefault: BucketDefaultRetention;
-  let pgDumpVersion: string;
-  try {
-    [bucketDefault, , pgDumpVersion] = await Promise.all([readBucketDefaultRetention(s3, bucket), refuseExisting(s3, bucket, keys.manifestKey), pgToolVersion("pg_dump")]);
-  } catch (e) {
-    void opening.then((s) => s.client.end()).catch(() => undefined);
-    throw e;
-  }
-  mark("checksDone");
-  const snap = await opening;
+  const snap = await openSnapshot(db);
   mark("snapshotOpen");
   const { client } = snap;
   // Ending the connection ends the REPEATABLE READ snapshot (rolled back): once, and bounded, so a
@@ -209,7 +196,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
       ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
       { connection: db.toolConnection(), stdout: "pipe" },
     );
-    // pg_dump takes a moment to start: the manifest's schema (zod) loads meanwhile, not after the dump.
+    // The manifest's schema (zod) loads while pg_dump starts, not after the dump.
     setImmediate(manifestSchema);
     // The dump's own table of contents, read from the stream as it passes (pg_restore needs only its
     // head), is checked against the counts with the check restore runs, before the upload may complete.
@@ -235,7 +222,27 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     checked.catch(() => undefined);
     const digest = new DigestStream(() => Promise.all([dump.done, checked]), list.stdin!, opts.onBytes);
     dump.stdout!.on("error", (e) => digest.destroy(e));
+    // A failure here (pg_dump's, the checks') reaches the upload and is reported through dump.done or
+    // the checks; until the upload reads the stream, nothing else listens for it.
+    digest.on("error", () => undefined);
+    // Piped at once: node discards the output of a child that exits before anything reads it.
     dump.stdout!.pipe(digest);
+
+    // pg_dump takes a moment to start (its connection, the catalogs, the table locks): the bucket is
+    // checked meanwhile, before anything is uploaded; a failed check stops pg_dump and reports.
+    let bucketDefault: BucketDefaultRetention;
+    let pgDumpVersion: string;
+    try {
+      [bucketDefault, , pgDumpVersion] = await Promise.all([readBucketDefaultRetention(s3, bucket), refuseExisting(s3, bucket, keys.manifestKey), pgToolVersion("pg_dump")]);
+    } catch (e) {
+      dump.kill();
+      list.kill();
+      dump.stdout!.destroy();
+      digest.destroy();
+      await Promise.all([dump.done.catch(() => undefined), list.done.catch(() => undefined)]);
+      throw e;
+    }
+    mark("checksDone");
 
     skipPartPayloadHash(s3);
     const guard = guardMultipartUpload(s3, bucket, keys.dumpKey, abortTimeoutMs);

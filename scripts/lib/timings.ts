@@ -40,6 +40,10 @@ export function startTimings(): void {
   if (!isDir) throw new DrpError(`${TIMINGS_ENV}="${file}": directory ${dir} does not exist; point it at a file in an existing directory or unset it`, 2);
   mark("main");
   process.on("exit", () => {
+    // drp's own CPU (this process, not the pg tools it runs): what it adds to the machine's load.
+    const cpu = process.cpuUsage();
+    totals.cpuUserMs = cpu.user / 1000;
+    totals.cpuSystemMs = cpu.system / 1000;
     try {
       writeFileSync(file!, `${JSON.stringify({ timeOrigin: performance.timeOrigin, marks, totals })}\n`);
     } catch (e) {
