@@ -151,6 +151,9 @@ async function openSnapshot(
     // Counting big tables and waiting for pg_dump must not trip role-level timeouts (Supabase sets some).
     await client.query("SET LOCAL statement_timeout = 0");
     await client.query("SET LOCAL idle_in_transaction_session_timeout = 0");
+    // The counts run beside pg_dump on the production server: one process, no parallel workers taking
+    // the cores pg_dump and the application need (they finish long before pg_dump all the same).
+    await client.query("SET LOCAL max_parallel_workers_per_gather = 0");
     const snap = await client.query<{ id: string }>("SELECT pg_catalog.pg_export_snapshot() AS id");
     const ver = await client.query<{ v: string; n: string; size: string }>(
       `SELECT pg_catalog.current_setting('server_version') AS v, pg_catalog.current_setting('server_version_num') AS n,
