@@ -189,7 +189,11 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
     await checkDumpSize(opts.s3, dumpObject(l), l.manifest.dump.bytes);
     return l;
   };
-  const checks = Promise.allSettled([readExport(), inspectTarget(target)]);
+  const inspecting = inspectTarget(target);
+  // psql's view of the target is read meanwhile too, and reported after the checks below.
+  const confirming = inspecting.then((r) => confirmToolTarget(target, r.identity, "the restore"));
+  confirming.catch(() => undefined);
+  const checks = Promise.allSettled([readExport(), inspecting]);
   // zod (the manifest's schema) loads while those requests are in flight, not after the manifest arrives.
   manifestSchema();
   const [exported, inspected] = await checks;
@@ -209,7 +213,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
       `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling it back is intended (or the target is a physical copy of the source, which shares its system identifier)`,
       2,
     );
-  await confirmToolTarget(target, identity, "the restore");
+  await confirming;
 
   const flags = { jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) };
   const watchTarget = () =>
