@@ -40,7 +40,7 @@ Example:
     .action(async (flags: ExportFlags) => {
       // Required on use, not imported: starting drp for another command should not load these.
       const { withByteProgress } = require("../lib/progress") as typeof import("../lib/progress");
-      const { isBucketName, s3AbortTimeoutMs, s3ClientMaker } = require("../lib/s3") as typeof import("../lib/s3");
+      const { createS3Client, isBucketName, s3AbortTimeoutMs } = require("../lib/s3") as typeof import("../lib/s3");
       const { connectionFromEnv } = require("../data/connection") as typeof import("../data/connection");
       const { exportDatabase } = require("../data/export") as typeof import("../data/export");
       const { checkPrefix, checkTableNames, parseTableList } = require("../data/manifest") as typeof import("../data/manifest");
@@ -56,8 +56,7 @@ Example:
       const criticalTables = rawTables !== undefined ? parseTableList(rawTables, tablesSource) : checkTableNames(config!.export.criticalTables, "export.criticalTables");
 
       const db = connectionFromEnv();
-      // Settings checked now; the client (and the AWS SDK) made while pg_dump starts.
-      const s3 = s3ClientMaker();
+      const s3 = createS3Client();
       const abortTimeoutMs = s3AbortTimeoutMs();
       const result = await withByteProgress("exporting", ({ onBytes }) => exportDatabase({ s3, bucket, prefix, criticalTables, db, onBytes, abortTimeoutMs }));
       const { manifest, manifestUri } = result;

@@ -6,10 +6,10 @@ import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { posix } from "node:path";
 import { Writable, type Readable } from "node:stream";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, GetObjectLockConfigurationCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "../lib/cli";
 import { addTime, mark, timingsOn } from "../lib/timings";
-import { describeS3Error, isS3NotFound, parseS3Uri, s3Sdk, s3Status, s3Uri, type S3Location } from "../lib/s3";
+import { describeS3Error, isS3NotFound, parseS3Uri, s3Status, s3Uri, type S3Location } from "../lib/s3";
 import { DUMP_FILE, MANIFEST_FILE, parseManifest, tablesWithData, type CriticalCounts, type Manifest } from "./manifest";
 
 export type BucketDefaultRetention = Manifest["dump"]["objectLock"]["bucketDefault"];
@@ -17,7 +17,7 @@ export type BucketDefaultRetention = Manifest["dump"]["objectLock"]["bucketDefau
 /** The bucket's default Object Lock retention; null if the bucket has no lock configuration. */
 export async function readBucketDefaultRetention(s3: S3Client, bucket: string): Promise<BucketDefaultRetention> {
   try {
-    const out = await s3.send(new (s3Sdk().GetObjectLockConfigurationCommand)({ Bucket: bucket }));
+    const out = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
     const cfg = out.ObjectLockConfiguration;
     const rule = cfg?.Rule?.DefaultRetention;
     if (cfg?.ObjectLockEnabled !== "Enabled" || !rule?.Mode) return null;
@@ -44,7 +44,7 @@ export async function loadManifest(s3: S3Client, uri: string): Promise<LoadedMan
     throw new DrpError(`"${uri}" does not name a ${MANIFEST_FILE}; pass the export's manifest, e.g. s3://BUCKET/exports/NAME/2026-11-27T06-00-00Z/${MANIFEST_FILE}`, 2);
   let text: string;
   try {
-    const out = await s3.send(new (s3Sdk().GetObjectCommand)({ Bucket: location.bucket, Key: location.key }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
     text = await out.Body!.transformToString("utf8");
   } catch (e) {
     if (isS3NotFound(e) && (e as { name?: string }).name !== "NoSuchBucket")
@@ -73,7 +73,7 @@ export function dumpObject(loaded: LoadedManifest): DumpObject {
 export async function checkDumpSize(s3: S3Client, dump: DumpObject, expected: number): Promise<void> {
   let size: number | undefined;
   try {
-    const head = await s3.send(new (s3Sdk().HeadObjectCommand)({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
     size = head.ContentLength;
   } catch (e) {
     if (isS3NotFound(e) || s3Status(e) === 400)
@@ -86,7 +86,7 @@ export async function checkDumpSize(s3: S3Client, dump: DumpObject, expected: nu
 
 export async function openDump(s3: S3Client, dump: DumpObject): Promise<Readable> {
   try {
-    const out = await s3.send(new (s3Sdk().GetObjectCommand)({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
     return out.Body as Readable;
   } catch (e) {
     throw new DrpError(describeS3Error(e, `cannot read dump ${s3Uri(dump)}`), 1);

@@ -6,14 +6,15 @@
  */
 import { createHash } from "node:crypto";
 import { Transform, type TransformCallback, type Writable } from "node:stream";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import type { Client } from "pg";
 import { version as drpVersion } from "../../package.json";
 import { DrpError } from "../lib/cli";
 import { onInterrupt } from "../lib/interrupt";
 import { pgToolVersion, spawnPgTool } from "../lib/pg-tools";
 import { addTime, mark, timingsOn } from "../lib/timings";
-import { abortFailedNote, describeS3Error, guardMultipartUpload, isS3NotFound, s3AbortTimeoutMs, s3Sdk, s3Uri, skipPartPayloadHash } from "../lib/s3";
+import { abortFailedNote, describeS3Error, guardMultipartUpload, isS3NotFound, s3AbortTimeoutMs, s3Uri, skipPartPayloadHash } from "../lib/s3";
 import { checkToc, readBucketDefaultRetention, type BucketDefaultRetention } from "./artifact";
 import { connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { exportKeys, MANIFEST_FORMAT_VERSION, manifestSchema, type CriticalCounts, type Manifest } from "./manifest";
@@ -32,8 +33,7 @@ export function partSizeFor(databaseBytes: number): number {
 }
 
 export interface ExportOptions {
-  /** The client, or its maker (s3ClientMaker): then the SDK loads while pg_dump starts. */
-  readonly s3: S3Client | (() => S3Client);
+  readonly s3: S3Client;
   readonly bucket: string;
   /** Key prefix ending in / (or empty). */
   readonly prefix: string;
@@ -114,7 +114,7 @@ class DigestStream extends Transform {
 
 async function refuseExisting(s3: S3Client, bucket: string, key: string): Promise<void> {
   try {
-    await s3.send(new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: key }));
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   } catch (e) {
     if (isS3NotFound(e) || (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) return;
     throw new DrpError(describeS3Error(e, `cannot reach s3://${bucket}`), 1);
@@ -170,7 +170,7 @@ async function openSnapshot(
 }
 
 export async function exportDatabase(opts: ExportOptions): Promise<ExportResult> {
-  const { bucket, db } = opts;
+  const { s3, bucket, db } = opts;
   const abortTimeoutMs = opts.abortTimeoutMs ?? s3AbortTimeoutMs();
   const now = opts.now ?? (() => new Date());
   const started = now();
@@ -231,10 +231,8 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     // Piped at once: node discards the output of a child that exits before anything reads it.
     dump.stdout!.pipe(digest);
 
-    // pg_dump takes a moment to start (its connection, the catalogs, the table locks): the S3 client
-    // (with a maker, the SDK loads now) checks the bucket meanwhile, before anything is uploaded; a
-    // failed check stops pg_dump and reports.
-    const s3 = typeof opts.s3 === "function" ? opts.s3() : opts.s3;
+    // pg_dump takes a moment to start (its connection, the catalogs, the table locks): the bucket is
+    // checked meanwhile, before anything is uploaded; a failed check stops pg_dump and reports.
     let bucketDefault: BucketDefaultRetention;
     let pgDumpVersion: string;
     try {
@@ -251,7 +249,6 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
 
     skipPartPayloadHash(s3);
     const guard = guardMultipartUpload(s3, bucket, keys.dumpKey, abortTimeoutMs);
-    const { Upload } = require("@aws-sdk/lib-storage") as typeof import("@aws-sdk/lib-storage");
     const upload = new Upload({
       client: s3,
       params: { Bucket: bucket, Key: keys.dumpKey, Body: digest, ContentType: "application/octet-stream" },
@@ -324,7 +321,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
 
     let head;
     try {
-      head = await s3.send(new (s3Sdk().HeadObjectCommand)({ Bucket: bucket, Key: keys.dumpKey, VersionId: versionId }));
+      head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.dumpKey, VersionId: versionId }));
     } catch (e) {
       throw new DrpError(describeS3Error(e, `cannot read back s3://${bucket}/${keys.dumpKey}`), 1);
     }
@@ -366,7 +363,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
 
     try {
       await s3.send(
-        new (s3Sdk().PutObjectCommand)({
+        new PutObjectCommand({
           Bucket: bucket,
           Key: keys.manifestKey,
           Body: `${JSON.stringify(manifest, null, 2)}\n`,

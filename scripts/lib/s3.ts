@@ -3,7 +3,7 @@
  * Region and credentials come from the AWS SDK's own configuration chain; AWS_ENDPOINT_URL_S3 (or
  * AWS_ENDPOINT_URL) points it at another S3 server, which then gets path-style addressing.
  */
-import type { S3Client } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, ListPartsCommand, S3Client } from "@aws-sdk/client-s3";
 import { DrpError } from "./cli";
 
 // Node 20 is the project's pinned runtime; the SDK's multi-line advisory would break one-line output.
@@ -13,21 +13,11 @@ export function s3Endpoint(env: NodeJS.ProcessEnv = process.env): string | undef
   return env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined;
 }
 
-/**
- * The AWS SDK's S3 module, loaded on first use: it takes about 80 ms to load, which `drp export` spends
- * while pg_dump starts rather than before it (see s3ClientMaker).
- */
-export const s3Sdk = (): typeof import("@aws-sdk/client-s3") => require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
-
-/**
- * Checks the S3 settings from `env` now (a bad value is exit 2 before anything starts) and returns the
- * client's maker: the client, and the SDK with it, are made on first call.
- */
-export function s3ClientMaker(env: NodeJS.ProcessEnv = process.env): () => S3Client {
+export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = s3Endpoint(env);
   if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint))
     throw new DrpError(`AWS_ENDPOINT_URL_S3="${endpoint}" is not a URL; use e.g. http://127.0.0.1:5000 or unset it`, 2);
-  const config = {
+  return new S3Client({
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     // An explicit env (a bucket in another region) names its region; otherwise the SDK's chain decides.
     ...(env !== process.env && env.AWS_REGION ? { region: env.AWS_REGION } : {}),
@@ -40,13 +30,7 @@ export function s3ClientMaker(env: NodeJS.ProcessEnv = process.env): () => S3Cli
       // socketTimeout is the idle timeout (no byte either way); requestTimeout would cap a whole part upload.
       socketTimeout: timeoutMs(env, "DRP_S3_IDLE_TIMEOUT_MS", S3_IDLE_TIMEOUT_MS),
     },
-  };
-  let client: S3Client | undefined;
-  return () => (client ??= new (s3Sdk().S3Client)(config));
-}
-
-export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
-  return s3ClientMaker(env)();
+  });
 }
 
 /** Default connect timeout for S3: generous for a distant region, short enough to fail fast. */
@@ -123,7 +107,7 @@ export function guardMultipartUpload(s3: S3Client, bucket: string, key: string, 
       // S3: a part still uploading during the abort may land after it; abort until ListParts says the upload is gone.
       for (let round = 1; ; round++) {
         try {
-          await s3.send(new (s3Sdk().AbortMultipartUploadCommand)({ Bucket: bucket, Key: key, UploadId: id }), signal());
+          await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: id }), signal());
         } catch (e) {
           if (!isNoSuchUpload(e)) {
             problems.push(describeS3Error(e, `AbortMultipartUpload ${id}`));
@@ -131,7 +115,7 @@ export function guardMultipartUpload(s3: S3Client, bucket: string, key: string, 
           }
         }
         try {
-          await s3.send(new (s3Sdk().ListPartsCommand)({ Bucket: bucket, Key: key, UploadId: id, MaxParts: 1 }), signal());
+          await s3.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: id, MaxParts: 1 }), signal());
         } catch (e) {
           if (!isNoSuchUpload(e)) problems.push(describeS3Error(e, `ListParts ${id}`));
           break;
