@@ -256,6 +256,16 @@ export async function downloadDump(s3: S3Client, loaded: LoadedManifest, path: s
   return digest;
 }
 
+/** What `pg_restore --list` read from a dump's stream (`listed`), checked with checkToc; a dump it cannot read is one line. */
+export function checkListedToc(listed: Promise<string>, counts: CriticalCounts, where: string): Promise<number> {
+  return listed.then(
+    (list) => checkToc(list, counts, where),
+    (e: unknown) => {
+      throw new DrpError(`dump ${where} is not readable: ${(e as Error).message}`, 1);
+    },
+  );
+}
+
 /** Table-data entries in `pg_restore --list` output, as schema.table. */
 export function tocTableData(list: string): Set<string> {
   const out = new Set<string>();

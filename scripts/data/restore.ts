@@ -14,7 +14,7 @@ import { runPgTool, spawnPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { mark } from "../lib/timings";
-import { checkDigest, checkDumpSize, checkToc, downloadDump, dumpObject, HeldBackFeed, loadManifest, openDump, streamDump, type LoadedManifest, type StreamDigest } from "./artifact";
+import { checkDigest, checkDumpSize, checkListedToc, checkToc, downloadDump, dumpObject, HeldBackFeed, loadManifest, openDump, streamDump, type LoadedManifest, type StreamDigest } from "./artifact";
 import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { expectedCounts, manifestSchema, type Manifest } from "./manifest";
 import { describeBlockers, describeTrip, watchSessions, type SessionWatch } from "./session-watch";
@@ -114,12 +114,7 @@ async function restoreStreaming(
     body.destroy();
   };
   // The table of contents comes first in the dump: one restore would refuse ends the download at once.
-  const tocChecked = toc.done.then(
-    (list) => void checkToc(list, loaded.manifest, where),
-    (e: unknown) => {
-      throw new DrpError(`dump ${where} is not readable: ${(e as Error).message}`, 1);
-    },
-  );
+  const tocChecked = checkListedToc(toc.done, loaded.manifest, where);
   tocChecked.catch((e: unknown) => stop(e, true));
   let released = false;
   let restoreError: unknown;

@@ -9,7 +9,7 @@ import { DrpError } from "../lib/cli";
 import { runPgTool, spawnPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
-import { checkDigest, checkDumpSize, checkToc, downloadDump, dumpObject, loadManifest, openDump, streamDump, type LoadedManifest } from "./artifact";
+import { checkDigest, checkDumpSize, checkListedToc, checkToc, downloadDump, dumpObject, loadManifest, openDump, streamDump, type LoadedManifest } from "./artifact";
 import type { DbConnection } from "./connection";
 import { expectedCounts } from "./manifest";
 import { compareCounts, countTablesIn } from "./tables";
@@ -38,14 +38,17 @@ async function verifyStreaming(s3: S3Client, loaded: LoadedManifest, onBytes?: (
   const dump = dumpObject(loaded);
   const body = await openDump(s3, dump);
   const list = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
-  const [digest, toc] = await Promise.allSettled([streamDump(body, list.stdin, { mayCloseEarly: true, onBytes }), list.done]);
+  const [digest, toc] = await Promise.allSettled([
+    streamDump(body, list.stdin, { mayCloseEarly: true, onBytes }),
+    checkListedToc(list.done, loaded.manifest, s3Uri(dump)),
+  ]);
   if (digest.status === "rejected") {
     list.kill();
     throw digest.reason;
   }
   checkDigest(digest.value, loaded.manifest, s3Uri(dump));
-  if (toc.status === "rejected") throw new DrpError(`dump ${s3Uri(dump)} is not readable: ${(toc.reason as Error).message}`, 1);
-  return { sha256: digest.value.sha256, tocEntries: checkToc(toc.value, loaded.manifest, s3Uri(dump)) };
+  if (toc.status === "rejected") throw toc.reason;
+  return { sha256: digest.value.sha256, tocEntries: toc.value };
 }
 
 export async function verifyExport(opts: VerifyOptions): Promise<VerifyResult> {
