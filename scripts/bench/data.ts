@@ -17,7 +17,7 @@
  * 1.4 GiB), --rounds N (default 5). Figures on a shared machine are noisy: read the spread.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
@@ -36,6 +36,9 @@ interface Timed {
   readonly seconds: number;
   /** CPU seconds the whole machine was busy during the run (every process: drp, the pg tools, PostgreSQL, moto, aws). */
   readonly machineCpu: number;
+  /** Of machineCpu, what the S3 server (moto) and the PostgreSQL server (every backend) spent. */
+  readonly s3Cpu: number;
+  readonly pgCpu: number;
   readonly maxRssKiB: number;
   readonly stdout: string;
   /** Epoch ms when the process was spawned. */
@@ -53,10 +56,43 @@ function machineBusySeconds(): number {
   return (total - fields[3] - fields[4]) / 100;
 }
 
+/** utime + stime (+ cutime + cstime with `reaped`: the children it has waited for) of a process, in seconds. */
+function processCpuSeconds(pid: number, reaped: boolean): number {
+  try {
+    // Fields after the command name "(...)": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    return (f[11] + f[12] + (reaped ? f[13] + f[14] : 0)) / 100;
+  } catch {
+    return 0; // the process has gone
+  }
+}
+
+/** The processes whose CPU the report separates: the S3 server, and PostgreSQL's postmaster with its backends. */
+const servers = { moto: 0, postmaster: 0 };
+
+/** CPU seconds of the PostgreSQL server: the postmaster, the backends it has reaped and the ones still running. */
+function postgresCpuSeconds(): number {
+  if (!servers.postmaster) return 0;
+  let total = processCpuSeconds(servers.postmaster, true);
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === servers.postmaster) total += processCpuSeconds(Number(entry), true);
+    } catch {
+      // exited while listed
+    }
+  }
+  return total;
+}
+
 /** Runs a command under /usr/bin/time -v; wall time from here, peak RSS from time's report. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const busyBefore = machineBusySeconds();
+    const s3Before = servers.moto ? processCpuSeconds(servers.moto, true) : 0;
+    const pgBefore = postgresCpuSeconds();
     const spawnedAt = performance.timeOrigin + performance.now();
     const started = process.hrtime.bigint();
     const child = spawn("/usr/bin/time", ["-v", cmd, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
@@ -69,7 +105,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`));
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      resolve({ seconds, machineCpu: machineBusySeconds() - busyBefore, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout, spawnedAt });
+      const s3Cpu = (servers.moto ? processCpuSeconds(servers.moto, true) : 0) - s3Before;
+      resolve({ seconds, machineCpu: machineBusySeconds() - busyBefore, s3Cpu, pgCpu: postgresCpuSeconds() - pgBefore, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout, spawnedAt });
     });
   });
 }
@@ -131,6 +168,19 @@ async function generate(url: string, orders: number): Promise<number> {
   );
   await sql(url, "VACUUM ANALYZE");
   return Number(await scalar(url, "SELECT pg_database_size(current_database())"));
+}
+
+/** The postmaster is the parent of every backend, e.g. this one. */
+async function postmasterPid(url: string): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const backend = Number((await c.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+    const status = readFileSync(`/proc/${backend}/status`, "utf8");
+    return Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+  } finally {
+    await c.end();
+  }
 }
 
 const median = (xs: number[]) => {
@@ -201,6 +251,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "drp-bench-"));
   try {
     await moto.createBucket(BUCKET);
+    servers.moto = moto.pid ?? 0;
+    servers.postmaster = await postmasterPid(pg.url);
     const source = await pg.createDatabase("bench_source");
     log(`generating ${orders.toLocaleString()} orders (about ${Math.round(orders * ROWS_PER_ORDER).toLocaleString()} rows)`);
     const dbBytes = await generate(source, orders);
@@ -272,7 +324,9 @@ async function main(): Promise<void> {
     }
 
     const ratios = (runs: Record<Side, Timed[]>, base: Side) => runs.drp.map((r, i) => r.seconds / runs[base][i].seconds);
-    const secs = (runs: Timed[]) => `${spread(runs.map((r) => r.seconds), 1)} s, machine CPU ${spread(runs.map((r) => r.machineCpu), 1)} s`;
+    const secs = (runs: Timed[]) =>
+      `${spread(runs.map((r) => r.seconds), 1)} s, machine CPU ${spread(runs.map((r) => r.machineCpu), 1)} s` +
+      ` (S3 server ${spread(runs.map((r) => r.s3Cpu), 1)}, PostgreSQL ${spread(runs.map((r) => r.pgCpu), 1)})`;
     const peakMiB = Math.max(...[...exports.drp, ...restores.drp].map((r) => r.maxRssKiB)) / 1024;
     const peakMB = peakMiB * 1.048576;
     const ratioLine = (what: string, runs: Record<Side, Timed[]>, base: Side, target: number) => {

@@ -18,6 +18,8 @@ import { freePort } from "./postgres";
 export interface MotoServer {
   readonly endpoint: string;
   readonly port: number;
+  /** The server's process id (the benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   /** The variables that point the SDK at this server. */
   readonly env: Readonly<Record<string, string>>;
   readonly s3: S3Client;
@@ -81,6 +83,7 @@ export async function startMoto(): Promise<MotoServer> {
   return {
     endpoint,
     port,
+    pid: child.pid,
     env,
     s3,
     async createBucket(name, opts = {}) {
