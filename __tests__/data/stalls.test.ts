@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
+import { DumpPrefetch, dumpObject, loadManifest, streamDump } from "../../scripts/data/artifact";
 import { connectionFromUrl } from "../../scripts/data/connection";
+import { createS3Client } from "../../scripts/lib/s3";
 import { CLIENT_CHECK_INTERVAL_MS, exportDatabase } from "../../scripts/data/export";
 import { startMoto, type MotoServer } from "../harness/moto";
 import { startPostgres, type PgServer } from "../harness/postgres";
@@ -221,6 +223,73 @@ describe("a transfer that stalls mid-way", () => {
       await c.end();
     }
     expect(p.stalled()).toBe(2);
+  });
+});
+
+describe("the restore's dump prefetch (its GetObject starts while the target is checked)", () => {
+  /** An S3 client of its own (no pooled connection), through a proxy that forwards everything and counts connections. */
+  async function viaProxy(idleMs?: number) {
+    const p = await proxy({ match: /^(?!)/ });
+    const env = { ...process.env, ...moto.env, AWS_ENDPOINT_URL_S3: p.url, ...(idleMs ? { DRP_S3_IDLE_TIMEOUT_MS: String(idleMs) } : {}) };
+    const s3 = createS3Client(env);
+    const loaded = await loadManifest(s3, manifestUri);
+    return { p, s3, loaded, connectionsBefore: p.accepted() };
+  }
+  const until = async (what: string, check: () => boolean, ms = 10_000) => {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it("hands over the response it started: the whole dump, from that one request", async () => {
+    const { p, s3, loaded, connectionsBefore } = await viaProxy();
+    const prefetch = new DumpPrefetch(s3, dumpObject(loaded));
+    await new Promise((r) => setTimeout(r, 300));
+    const digest = await streamDump(await prefetch.take(), null);
+    expect(digest).toEqual({ bytes: loaded.manifest.dump.bytes, sha256: loaded.manifest.dump.sha256 });
+    // The manifest's connection was kept alive and reused: at most one more for the dump, none after take().
+    expect(p.accepted() - connectionsBefore).toBeLessThanOrEqual(1);
+    await expect(prefetch.take()).rejects.toThrow("already taken");
+    s3.destroy();
+  });
+
+  it("replaces a response that broke while it waited (idle timeout) with a new request", async () => {
+    const { p, s3, loaded } = await viaProxy(300);
+    const prefetch = new DumpPrefetch(s3, dumpObject(loaded));
+    // Unread, the response fills the socket's buffers and goes idle: the client's idle timeout ends it.
+    await until("the prefetched connection to close", () => p.accepted() >= 1 && p.open() === 0);
+    const connections = p.accepted();
+    const digest = await streamDump(await prefetch.take(), null);
+    expect(digest.sha256).toBe(loaded.manifest.dump.sha256);
+    expect(p.accepted()).toBe(connections + 1);
+    s3.destroy();
+  });
+
+  it("discard() cancels a request still waiting for its response", async () => {
+    const { s3, loaded } = await viaProxy();
+    // The dump's response never comes.
+    const stalling = await proxy({ match: /^GET [^ ]*db\.dump/, downBytes: 0 });
+    const s3Stalling = createS3Client({ ...process.env, ...moto.env, AWS_ENDPOINT_URL_S3: stalling.url });
+    const prefetch = new DumpPrefetch(s3Stalling, dumpObject(loaded));
+    await until("the dump's request to be sent", () => stalling.matched() === 1);
+    prefetch.discard();
+    await until("the waiting request to be cancelled", () => stalling.open() === 0);
+    s3.destroy();
+    s3Stalling.destroy();
+  });
+
+  it("discard() closes a response nobody took (a failed check must not leave the download open)", async () => {
+    const { p, s3, loaded } = await viaProxy();
+    const prefetch = new DumpPrefetch(s3, dumpObject(loaded));
+    await until("the dump's response to start", () => p.open() >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.open()).toBeGreaterThanOrEqual(1);
+    prefetch.discard();
+    await until("the prefetched connection to close", () => p.open() === 0);
+    await expect(prefetch.take()).rejects.toThrow("already taken or discarded");
+    s3.destroy();
   });
 });
 

@@ -27,6 +27,10 @@ export interface StallProxy {
   stalled(): number;
   /** Connections accepted so far. */
   accepted(): number;
+  /** Connections whose client side is still open. */
+  open(): number;
+  /** Connections whose first request matched `match`. */
+  matched(): number;
   /** True once `freezeAfterUpBytes` was reached. */
   frozen(): boolean;
   stop(): Promise<void>;
@@ -36,12 +40,16 @@ export async function startStallProxy(opts: StallProxyOptions): Promise<StallPro
   const sockets = new Set<Socket>();
   const stalledConnections = new Set<Socket>();
   let accepted = 0;
+  let openClients = 0;
+  let matched = 0;
   let totalUp = 0;
   let frozen = false;
   const live: { client: Socket; freeze: () => void }[] = [];
 
   const server = createServer((client) => {
     accepted++;
+    openClients++;
+    client.once("close", () => openClients--);
     const upstream = connect(opts.targetPort, "127.0.0.1");
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -74,7 +82,11 @@ export async function startStallProxy(opts: StallProxyOptions): Promise<StallPro
 
     client.on("data", (chunk: Buffer) => {
       if (!upOpen) return;
-      budgets ??= !opts.match || opts.match.test(chunk.toString("latin1")) ? { up: opts.upBytes, down: opts.downBytes } : {};
+      if (!budgets) {
+        const hit = opts.match?.test(chunk.toString("latin1"));
+        if (hit) matched++;
+        budgets = !opts.match || hit ? { up: opts.upBytes, down: opts.downBytes } : {};
+      }
       const n = forward(chunk, up, budgets.up, upstream);
       up += n;
       totalUp += n;
@@ -102,7 +114,8 @@ export async function startStallProxy(opts: StallProxyOptions): Promise<StallPro
       if (upOpen) upstream.destroy();
     });
     upstream.on("close", () => {
-      if (downOpen) client.destroy();
+      // end(), not destroy(): what was already forwarded still reaches a client that reads it later.
+      if (downOpen) client.end();
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -116,6 +129,8 @@ export async function startStallProxy(opts: StallProxyOptions): Promise<StallPro
     url: `http://127.0.0.1:${addr.port}`,
     stalled: () => stalledConnections.size,
     accepted: () => accepted,
+    open: () => openClients,
+    matched: () => matched,
     frozen: () => frozen,
     stop: () =>
       new Promise<void>((resolve) => {

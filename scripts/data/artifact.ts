@@ -84,12 +84,57 @@ export async function checkDumpSize(s3: S3Client, dump: DumpObject, expected: nu
     throw new DrpError(`dump ${s3Uri(dump)} is ${size} bytes but the manifest records ${expected}: ${size! < expected ? "truncated" : "altered"} object`, 1);
 }
 
-export async function openDump(s3: S3Client, dump: DumpObject): Promise<Readable> {
+export async function openDump(s3: S3Client, dump: DumpObject, abortSignal?: AbortSignal): Promise<Readable> {
   try {
-    const out = await s3.send(new GetObjectCommand({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }));
+    const out = await s3.send(new GetObjectCommand({ Bucket: dump.bucket, Key: dump.key, VersionId: dump.versionId }), { abortSignal });
     return out.Body as Readable;
   } catch (e) {
     throw new DrpError(describeS3Error(e, `cannot read dump ${s3Uri(dump)}`), 1);
+  }
+}
+
+/**
+ * A GetObject of the dump started before the restore's checks on the target finish, so S3's time to the
+ * first byte overlaps them; the first bytes wait in the socket, unread, until take(). Nothing reaches
+ * the target before take(). A prefetch that failed or broke while waiting is replaced by a fresh
+ * request at take(), so its error (or a wait longer than the S3 idle timeout) is reported as before.
+ */
+export class DumpPrefetch {
+  private readonly body: Promise<Readable | undefined>;
+  private readonly request = new AbortController();
+  private broken = false;
+  private settled = false;
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly dump: DumpObject,
+  ) {
+    this.body = openDump(s3, dump, this.request.signal).then(
+      (b) => {
+        // Until taken nothing else listens: an error here must not become an uncaught one.
+        b.once("error", () => void (this.broken = true));
+        return b;
+      },
+      () => undefined,
+    );
+  }
+
+  /** The dump's body, from the prefetch if it is still sound, else from a new GetObject. */
+  async take(): Promise<Readable> {
+    if (this.settled) throw new Error("the dump prefetch was already taken or discarded");
+    this.settled = true;
+    const body = await this.body;
+    if (body && !this.broken && !body.destroyed) return body;
+    body?.destroy();
+    return openDump(this.s3, this.dump);
+  }
+
+  /** Cancels the request, or closes its response, unless it was taken (a check failed, or the restore went another way). */
+  discard(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.request.abort();
+    void this.body.then((b) => b?.destroy());
   }
 }
 

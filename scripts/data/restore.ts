@@ -14,7 +14,7 @@ import { runPgTool, spawnPgTool } from "../lib/pg-tools";
 import type { ProgressHooks } from "../lib/progress";
 import { s3Uri } from "../lib/s3";
 import { mark } from "../lib/timings";
-import { checkDigest, checkDumpSize, checkListedToc, checkToc, downloadDump, dumpObject, HeldBackFeed, loadManifest, openDump, streamDump, type LoadedManifest, type StreamDigest } from "./artifact";
+import { checkDigest, checkDumpSize, checkListedToc, checkToc, downloadDump, DumpPrefetch, dumpObject, HeldBackFeed, loadManifest, streamDump, type LoadedManifest, type StreamDigest } from "./artifact";
 import { confirmToolTarget, connect, databaseIdentity, describePgError, type DatabaseIdentity, type DbConnection } from "./connection";
 import { expectedCounts, manifestSchema, type Manifest } from "./manifest";
 import { describeBlockers, describeTrip, watchSessions, type SessionWatch } from "./session-watch";
@@ -91,7 +91,7 @@ export function pgRestoreArgs(opts: { jobs: number; force: boolean; noOwner: boo
  * finish first, so a corrupt dump is reported as corrupt rather than by what pg_restore made of it.
  */
 async function restoreStreaming(
-  s3: S3Client,
+  prefetch: DumpPrefetch,
   loaded: LoadedManifest,
   target: DbConnection,
   args: string[],
@@ -102,7 +102,7 @@ async function restoreStreaming(
   const started = performance.now();
   const dump = dumpObject(loaded);
   const where = s3Uri(dump);
-  const body = await openDump(s3, dump);
+  const body = await prefetch.take();
   const toc = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "collect" });
   const restore = spawnPgTool("pg_restore", args, { connection: target.toolConnection(), stdin: "pipe" });
   const feed = new HeldBackFeed(restore.stdin!, toc.stdin!);
@@ -179,124 +179,132 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
   mark("restoreStart");
 
   // Both are read-only checks: run them together, but report a bad export before a busy target.
+  // Once the dump is known, a streamed restore starts its GetObject while the target is still checked.
+  let prefetch: DumpPrefetch | undefined;
   const readExport = async () => {
     const l = await loadManifest(opts.s3, opts.uri);
     await checkDumpSize(opts.s3, dumpObject(l), l.manifest.dump.bytes);
+    if (jobs === 1) prefetch = new DumpPrefetch(opts.s3, dumpObject(l));
     return l;
   };
-  const inspecting = inspectTarget(target);
-  // psql's view of the target is read meanwhile too, and reported after the checks below.
-  const confirming = inspecting.then((r) => confirmToolTarget(target, r.identity, "the restore"));
-  confirming.catch(() => undefined);
-  const checks = Promise.allSettled([readExport(), inspecting]);
-  // zod (the manifest's schema) loads while those requests are in flight, not after the manifest arrives.
-  manifestSchema();
-  const [exported, inspected] = await checks;
-  if (exported.status === "rejected") throw exported.reason;
-  if (inspected.status === "rejected") throw inspected.reason;
-  mark("checksDone");
-  const loaded = exported.value;
-  const { tables: present, identity } = inspected.value;
-  const { manifest } = loaded;
-  const dump = dumpObject(loaded);
-  if (present.length && !opts.force) {
-    const sample = present.slice(0, 3).join(", ") + (present.length > 3 ? ", ..." : "");
-    throw new DrpError(`restore target ${target.label} is not empty (${present.length} tables: ${sample}); restore into an empty database, or pass --force to replace the export's objects`, 2);
-  }
-  if (present.length && isExportSource(manifest, identity) && !opts.overwriteSource)
-    throw new DrpError(
-      `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling it back is intended (or the target is a physical copy of the source, which shares its system identifier)`,
-      2,
-    );
-  await confirming;
-
-  const flags = { jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) };
-  const watchTarget = () =>
-    watchSessions(target, [target.toolApplicationName("pg_restore"), CHECK_APPLICATION], timeouts).catch((e: unknown) => {
-      throw e instanceof DrpError ? e : new DrpError(describePgError(e, target, "cannot watch the restore target"), 1);
-    });
-  const restoreFailed = (e: unknown, watch: SessionWatch) => {
-    const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
-    return new DrpError(`restore into ${target.label} failed, ${state}: ${watch.trip ? describeTrip(watch.trip) : (e as Error).message}`, 1);
-  };
-
-  /** Counts the restored rows (partitioned tables as a whole and leaf by leaf) and compares them with the manifest. */
-  const checkCounts = async (watch: SessionWatch): Promise<Record<string, number | null>> => {
-    const expected = expectedCounts(manifest);
-    let counted: Record<string, number | null>;
-    try {
-      counted = await countTablesIn(target, Object.keys(expected), "counting restored rows failed", 4, CHECK_APPLICATION);
-    } catch (e) {
-      // The data is in; a lock held on a restored table kept drp from counting it.
-      if (watch.trip) throw new DrpError(`restored into ${target.label} but counting its rows failed: ${describeTrip(watch.trip)}`, 1);
-      if (/SQLSTATE 55P03/.test((e as Error).message))
-        throw new DrpError(`${(e as Error).message}: a lock on a restored table was ${describeBlockers(watch.lastBlockers)}, or raise --lock-timeout`, 1);
-      throw e;
+  try {
+    const inspecting = inspectTarget(target);
+    // psql's view of the target is read meanwhile too, and reported after the checks below.
+    const confirming = inspecting.then((r) => confirmToolTarget(target, r.identity, "the restore"));
+    confirming.catch(() => undefined);
+    const checks = Promise.allSettled([readExport(), inspecting]);
+    // zod (the manifest's schema) loads while those requests are in flight, not after the manifest arrives.
+    manifestSchema();
+    const [exported, inspected] = await checks;
+    if (exported.status === "rejected") throw exported.reason;
+    if (inspected.status === "rejected") throw inspected.reason;
+    mark("checksDone");
+    const loaded = exported.value;
+    const { tables: present, identity } = inspected.value;
+    const { manifest } = loaded;
+    const dump = dumpObject(loaded);
+    if (present.length && !opts.force) {
+      const sample = present.slice(0, 3).join(", ") + (present.length > 3 ? ", ..." : "");
+      throw new DrpError(`restore target ${target.label} is not empty (${present.length} tables: ${sample}); restore into an empty database, or pass --force to replace the export's objects`, 2);
     }
-    mark("countsDone");
-    const diff = compareCounts(expected, counted);
-    if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
-    return Object.fromEntries(Object.keys(manifest.rowCounts).map((t) => [t, counted[t]]));
-  };
+    if (present.length && isExportSource(manifest, identity) && !opts.overwriteSource)
+      throw new DrpError(
+        `restore target ${target.label} is the export's own source database (system identifier ${identity.systemIdentifier}, database ${identity.database}): --force would roll it back to ${manifest.startedAt} and lose every later change; restore into another database, or add --overwrite-source if rolling it back is intended (or the target is a physical copy of the source, which shares its system identifier)`,
+        2,
+      );
+    await confirming;
 
-  const result = (digest: StreamDigest, rowCounts: Record<string, number | null>, timings: RestoreResult["timings"]): RestoreResult => ({
-    manifest: loaded.uri,
-    target: target.label,
-    bytes: digest.bytes,
-    sha256: digest.sha256,
-    singleTransaction: jobs === 1,
-    replacedTables: present.length,
-    rowCounts,
-    timings,
-  });
+    const flags = { jobs, force: Boolean(opts.force), noOwner: Boolean(opts.noOwner) };
+    const watchTarget = () =>
+      watchSessions(target, [target.toolApplicationName("pg_restore"), CHECK_APPLICATION], timeouts).catch((e: unknown) => {
+        throw e instanceof DrpError ? e : new DrpError(describePgError(e, target, "cannot watch the restore target"), 1);
+      });
+    const restoreFailed = (e: unknown, watch: SessionWatch) => {
+      const state = jobs > 1 ? "the target may be partly restored (parallel restore is not one transaction); rerun with --force" : "the target was left unchanged";
+      return new DrpError(`restore into ${target.label} failed, ${state}: ${watch.trip ? describeTrip(watch.trip) : (e as Error).message}`, 1);
+    };
 
-  if (jobs === 1) {
-    // One transaction: the dump streams into pg_restore as it downloads, and pg_restore can commit only
-    // once the whole dump is proven (HeldBackFeed).
-    opts.onPhase?.("restoring");
-    const started = performance.now();
-    const watch = await watchTarget();
-    try {
-      const { digest, provenSeconds } = await restoreStreaming(opts.s3, loaded, target, pgRestoreArgs(flags), watch, restoreFailed, opts.onBytes);
-      mark("pgRestoreDone");
-      const restoreSeconds = since(started);
-      opts.onPhase?.("checking");
-      const checking = performance.now();
-      const rowCounts = await checkCounts(watch);
-      return result(digest, rowCounts, { downloadSeconds: provenSeconds, restoreSeconds, checkSeconds: since(checking) });
-    } finally {
-      await watch.stop();
-    }
-  }
-
-  // Parallel pg_restore needs a file: the dump is downloaded and proven first.
-  return withTempDir(manifest.dump.bytes, opts.tmpDir, async (dir) => {
-    const file = join(dir, "db.dump");
-    opts.onPhase?.("downloading");
-    let started = performance.now();
-    const digest = await downloadDump(opts.s3, loaded, file, opts.onBytes);
-    mark("downloadDone");
-    checkToc(await runPgTool("pg_restore", ["--list", file]), manifest, s3Uri(dump));
-    mark("tocDone");
-    const downloadSeconds = since(started);
-
-    opts.onPhase?.("restoring");
-    started = performance.now();
-    const watch = await watchTarget();
-    try {
+    /** Counts the restored rows (partitioned tables as a whole and leaf by leaf) and compares them with the manifest. */
+    const checkCounts = async (watch: SessionWatch): Promise<Record<string, number | null>> => {
+      const expected = expectedCounts(manifest);
+      let counted: Record<string, number | null>;
       try {
-        await runPgTool("pg_restore", pgRestoreArgs(flags, file), target.toolConnection());
+        counted = await countTablesIn(target, Object.keys(expected), "counting restored rows failed", 4, CHECK_APPLICATION);
       } catch (e) {
-        throw restoreFailed(e, watch);
+        // The data is in; a lock held on a restored table kept drp from counting it.
+        if (watch.trip) throw new DrpError(`restored into ${target.label} but counting its rows failed: ${describeTrip(watch.trip)}`, 1);
+        if (/SQLSTATE 55P03/.test((e as Error).message))
+          throw new DrpError(`${(e as Error).message}: a lock on a restored table was ${describeBlockers(watch.lastBlockers)}, or raise --lock-timeout`, 1);
+        throw e;
       }
-      mark("pgRestoreDone");
-      const restoreSeconds = since(started);
-      opts.onPhase?.("checking");
-      started = performance.now();
-      const rowCounts = await checkCounts(watch);
-      return result(digest, rowCounts, { downloadSeconds, restoreSeconds, checkSeconds: since(started) });
-    } finally {
-      await watch.stop();
+      mark("countsDone");
+      const diff = compareCounts(expected, counted);
+      if (diff) throw new DrpError(`restored into ${target.label} but row counts differ from the manifest: ${diff}`, 1);
+      return Object.fromEntries(Object.keys(manifest.rowCounts).map((t) => [t, counted[t]]));
+    };
+
+    const result = (digest: StreamDigest, rowCounts: Record<string, number | null>, timings: RestoreResult["timings"]): RestoreResult => ({
+      manifest: loaded.uri,
+      target: target.label,
+      bytes: digest.bytes,
+      sha256: digest.sha256,
+      singleTransaction: jobs === 1,
+      replacedTables: present.length,
+      rowCounts,
+      timings,
+    });
+
+    if (jobs === 1) {
+      // One transaction: the dump streams into pg_restore as it downloads, and pg_restore can commit only
+      // once the whole dump is proven (HeldBackFeed).
+      opts.onPhase?.("restoring");
+      const started = performance.now();
+      const watch = await watchTarget();
+      try {
+        const { digest, provenSeconds } = await restoreStreaming(prefetch ?? new DumpPrefetch(opts.s3, dump), loaded, target, pgRestoreArgs(flags), watch, restoreFailed, opts.onBytes);
+        mark("pgRestoreDone");
+        const restoreSeconds = since(started);
+        opts.onPhase?.("checking");
+        const checking = performance.now();
+        const rowCounts = await checkCounts(watch);
+        return result(digest, rowCounts, { downloadSeconds: provenSeconds, restoreSeconds, checkSeconds: since(checking) });
+      } finally {
+        await watch.stop();
+      }
     }
-  });
+
+    // Parallel pg_restore needs a file: the dump is downloaded and proven first.
+    return withTempDir(manifest.dump.bytes, opts.tmpDir, async (dir) => {
+      const file = join(dir, "db.dump");
+      opts.onPhase?.("downloading");
+      let started = performance.now();
+      const digest = await downloadDump(opts.s3, loaded, file, opts.onBytes);
+      mark("downloadDone");
+      checkToc(await runPgTool("pg_restore", ["--list", file]), manifest, s3Uri(dump));
+      mark("tocDone");
+      const downloadSeconds = since(started);
+
+      opts.onPhase?.("restoring");
+      started = performance.now();
+      const watch = await watchTarget();
+      try {
+        try {
+          await runPgTool("pg_restore", pgRestoreArgs(flags, file), target.toolConnection());
+        } catch (e) {
+          throw restoreFailed(e, watch);
+        }
+        mark("pgRestoreDone");
+        const restoreSeconds = since(started);
+        opts.onPhase?.("checking");
+        started = performance.now();
+        const rowCounts = await checkCounts(watch);
+        return result(digest, rowCounts, { downloadSeconds, restoreSeconds, checkSeconds: since(started) });
+      } finally {
+        await watch.stop();
+      }
+    });
+  } finally {
+    // A check failed, or the restore is over: a prefetch nobody took is closed.
+    prefetch?.discard();
+  }
 }
