@@ -1,7 +1,10 @@
 /** Input handling of the data commands that needs no server: names, prefixes, keys, connections, tool errors. */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DrpError } from "../../scripts/lib/cli";
-import { pgToolPath, summarizeToolError, toolEnv } from "../../scripts/lib/pg-tools";
+import { pgToolPath, spawnPgTool, stdbufPath, summarizeToolError, toolCommand, toolEnv } from "../../scripts/lib/pg-tools";
 import { parseS3Uri } from "../../scripts/lib/s3";
 import { connectionFromEnv, connectionFromPgEnv, connectionFromUrl, LIBPQ_KEYWORDS } from "../../scripts/data/connection";
 import { checkPrefix, exportKeys, parseTableList } from "../../scripts/data/manifest";
@@ -228,5 +231,42 @@ describe("pg_restore flags", () => {
     expect(summarizeToolError("pg_dump", stderr)).toBe(
       'Dumping the contents of table "orders" failed: PQgetCopyData() failed. (Error message from server: server closed the connection unexpectedly)',
     );
+  });
+});
+
+describe("a pg tool's stdout buffer (stdbuf)", () => {
+  /** The environment of a running process once it runs `program` (stdbuf sets its variables, then execs). */
+  async function environOnceRunning(pid: number, program: string): Promise<string[]> {
+    const until = Date.now() + 5_000;
+    while (!readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(program)) {
+      if (Date.now() > until) throw new Error(`process ${pid} never ran ${program}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+  }
+
+  it("runs the tool through stdbuf with the buffer asked for", async () => {
+    const tool = spawnPgTool("pg_restore", ["--list"], { stdin: "pipe", stdout: "pipe", stdoutBuffer: 1024 * 1024 });
+    try {
+      const environ = await environOnceRunning(tool.child.pid!, pgToolPath("pg_restore"));
+      expect(environ).toContain("_STDBUF_O=1048576");
+    } finally {
+      tool.kill();
+      await tool.done.catch(() => undefined);
+    }
+  });
+
+  it("runs the tool itself without a buffer, or where stdbuf is not installed", () => {
+    expect(toolCommand("/pg/bin/pg_dump", ["--format=custom"])).toEqual(["/pg/bin/pg_dump", ["--format=custom"]]);
+    expect(toolCommand("/pg/bin/pg_dump", ["--format=custom"], 65536)).toEqual([stdbufPath(), ["-o", "65536", "/pg/bin/pg_dump", "--format=custom"]]);
+    const path = process.env.PATH;
+    process.env.PATH = mkdtempSync(join(tmpdir(), "drp-empty-path-"));
+    try {
+      expect(stdbufPath()).toBeUndefined();
+      expect(toolCommand("/pg/bin/pg_dump", ["--format=custom"], 65536)).toEqual(["/pg/bin/pg_dump", ["--format=custom"]]);
+    } finally {
+      rmSync(process.env.PATH, { recursive: true, force: true });
+      process.env.PATH = path;
+    }
   });
 });

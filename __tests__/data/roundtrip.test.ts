@@ -2,13 +2,13 @@
  * The DR promise end to end, against real PostgreSQL and a real S3 server: export, verify, restore into
  * a fresh database, and the two databases dump identically.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Client } from "pg";
 import { buildProgram } from "../../scripts/drp";
-import { runPgTool } from "../../scripts/lib/pg-tools";
+import { pgToolPath, runPgTool } from "../../scripts/lib/pg-tools";
 import { connectionFromUrl } from "../../scripts/data/connection";
 import { exportDatabase } from "../../scripts/data/export";
 import { parseManifest } from "../../scripts/data/manifest";
@@ -98,6 +98,26 @@ describe("export, verify and restore round trip", () => {
     expect(marks.indexOf("snapshotOpen")).toBeLessThan(marks.indexOf("firstByte"));
     for (const before of ["dumpEnd", "uploadDone", "countsDone", "readBackDone"]) expect(marks.indexOf(before)).toBeLessThan(marks.indexOf("manifestWritten"));
     expect(marks.at(-1)).toBe("manifestWritten");
+  });
+
+  it("runs pg_dump with a 1 MiB stdout buffer (coreutils' stdbuf), so its archive reaches drp in full reads", async () => {
+    // A pg_dump found through DRP_PG_BIN that notes the buffer stdbuf gave it, then runs the real one.
+    const bin = mkdtempSync(join(tmpdir(), "drp-pgbin-"));
+    try {
+      writeFileSync(join(bin, "pg_dump"), `#!/bin/sh\nprintf '%s %s\\n' "$1" "$_STDBUF_O" >> ${bin}/runs\nexec ${pgToolPath("pg_dump")} "$@"\n`);
+      chmodSync(join(bin, "pg_dump"), 0o755);
+      const r = await runDrp(["export", "--bucket", BUCKET, "--prefix", "buffered/", "--critical-tables", CRITICAL_TABLES.join(","), "--json"], {
+        ...moto.env,
+        DATABASE_URL: sourceUrl,
+        DRP_PG_BIN: bin,
+      });
+      expect(r.code).toBe(0);
+      // The dump itself runs with the buffer; `pg_dump --version` (read for the manifest) needs none.
+      const runs = readFileSync(join(bin, "runs"), "utf8").split("\n").filter(Boolean).sort();
+      expect(runs).toEqual(["--format=custom 1048576", "--version "]);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it("records the dump's checksum, versions, keys and Object Lock retention in a manifest written next to it", async () => {

@@ -24,6 +24,8 @@ const MiB = 1024 * 1024;
 /** 8 MiB parts, 4 in flight: the process stays under 200 MB; parts grow only for databases over ~70 GB. */
 export const MIN_PART_SIZE = 8 * MiB;
 export const DEFAULT_QUEUE_SIZE = 4;
+/** pg_dump's stdout buffer: the archive reaches drp in 64 KiB reads instead of 4-20 KiB ones (see spawnPgTool). */
+const PG_DUMP_STDOUT_BUFFER = MiB;
 /** S3 allows 10,000 parts; the budget leaves room for a dump somewhat larger than the database. */
 const PART_BUDGET = 9_000;
 
@@ -197,7 +199,7 @@ export async function exportDatabase(opts: ExportOptions): Promise<ExportResult>
     const dump = spawnPgTool(
       "pg_dump",
       ["--format=custom", `--snapshot=${snap.snapshot}`, "--no-password", "--lock-wait-timeout=5min"],
-      { connection: db.toolConnection(), stdout: "pipe" },
+      { connection: db.toolConnection(), stdout: "pipe", stdoutBuffer: PG_DUMP_STDOUT_BUFFER },
     );
     // The manifest's schema (zod) loads while pg_dump starts, not after the dump.
     setImmediate(manifestSchema);
