@@ -13,10 +13,13 @@
  * on a small machine the S3 server (moto) and PostgreSQL share the cores with the pg tools, and that
  * figure shows whether one side did more work or only waited longer.
  *
+ * With --pin the client side (drp, the pg tools, aws) runs on CPU 0 and the servers (PostgreSQL, moto) on
+ * the other CPUs: what the export task sees in production, one vCPU against remote servers.
+ *
  * Options: --rows N (about N rows in all, default 1.2 M), --gb N (about N GB instead, e.g. --gb 1 for
  * 1.4 GiB), --rounds N (default 5). Figures on a shared machine are noisy: read the spread.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,21 +73,28 @@ function processCpuSeconds(pid: number, reaped: boolean): number {
 
 /** The processes whose CPU the report separates: the S3 server, and PostgreSQL's postmaster with its backends. */
 const servers = { moto: 0, postmaster: 0 };
+/** With --pin: the CPU list (taskset) the measured commands run on. */
+let clientCpus: string | undefined;
 
-/** CPU seconds of the PostgreSQL server: the postmaster, the backends it has reaped and the ones still running. */
-function postgresCpuSeconds(): number {
-  if (!servers.postmaster) return 0;
-  let total = processCpuSeconds(servers.postmaster, true);
+/** The processes whose parent is `parent` now. */
+function childrenOf(parent: number): number[] {
+  const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === servers.postmaster) total += processCpuSeconds(Number(entry), true);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === parent) pids.push(Number(entry));
     } catch {
       // exited while listed
     }
   }
-  return total;
+  return pids;
+}
+
+/** CPU seconds of the PostgreSQL server: the postmaster, the backends it has reaped and the ones still running. */
+function postgresCpuSeconds(): number {
+  if (!servers.postmaster) return 0;
+  return childrenOf(servers.postmaster).reduce((total, pid) => total + processCpuSeconds(pid, true), processCpuSeconds(servers.postmaster, true));
 }
 
 /** Runs a command under /usr/bin/time -v; wall time from here, peak RSS from time's report. */
@@ -95,7 +105,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
     const pgBefore = postgresCpuSeconds();
     const spawnedAt = performance.timeOrigin + performance.now();
     const started = process.hrtime.bigint();
-    const child = spawn("/usr/bin/time", ["-v", cmd, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const pinned = clientCpus ? ["taskset", "--cpu-list", clientCpus] : [];
+    const child = spawn("/usr/bin/time", ["-v", ...pinned, cmd, ...args], { env, cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -245,6 +256,8 @@ async function main(): Promise<void> {
   const gb = option(args, "--gb");
   const orders = Math.round(gb ? 3_000_000 * gb : (option(args, "--rows") ?? 1_200_000) / ROWS_PER_ORDER);
   const rounds = Math.round(option(args, "--rounds") ?? 5);
+  const pin = args.includes("--pin");
+  if (pin && cpus().length < 2) throw new Error("--pin needs at least 2 CPUs: one for the measured commands, the rest for the servers");
 
   log("starting PostgreSQL and moto");
   const [pg, moto] = await Promise.all([startPostgres({ settings: { max_wal_size: "8GB", maintenance_work_mem: "256MB", shared_buffers: "512MB" } }), startMoto()]);
@@ -253,6 +266,14 @@ async function main(): Promise<void> {
     await moto.createBucket(BUCKET);
     servers.moto = moto.pid ?? 0;
     servers.postmaster = await postmasterPid(pg.url);
+    if (pin) {
+      // Backends forked later and moto's new threads inherit the servers' CPUs.
+      const serverCpus = `1-${cpus().length - 1}`;
+      for (const pid of [servers.moto, servers.postmaster, ...childrenOf(servers.postmaster)])
+        execFileSync("taskset", ["--all-tasks", "--cpu-list", "--pid", serverCpus, String(pid)], { stdio: "ignore" });
+      clientCpus = "0";
+      log(`pinned: the measured commands to CPU 0, PostgreSQL and moto to CPUs ${serverCpus}`);
+    }
     const source = await pg.createDatabase("bench_source");
     log(`generating ${orders.toLocaleString()} orders (about ${Math.round(orders * ROWS_PER_ORDER).toLocaleString()} rows)`);
     const dbBytes = await generate(source, orders);
@@ -337,6 +358,7 @@ async function main(): Promise<void> {
       "",
       `Data recovery benchmark: ${rounds} paired rounds, median [min-max]; database ${formatBytes(dbBytes)}, ${rows.toLocaleString()} rows; dump ${formatBytes(dumpBytes)} (drp ${formatBytes(exportBytes)})`,
       `  load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} on ${cpus().length} cores; bench ran ${Math.round((Date.now() - started) / 1000)} s`,
+      ...(pin ? ["  pinned: drp, the pg tools and aws on CPU 0; PostgreSQL and moto on the others (one vCPU against remote servers)"] : []),
       "",
       `  drp export > S3                        ${secs(exports.drp)}   peak RSS ${(Math.max(...exports.drp.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB`,
       `  pg_dump -Fc | aws s3 cp -              ${secs(exports.pipeline)}`,
