@@ -59,15 +59,15 @@ function machineBusySeconds(): number {
   return (total - fields[3] - fields[4]) / 100;
 }
 
-/** utime + stime (+ cutime + cstime with `reaped`: the children it has waited for) of a process, in seconds. */
-function processCpuSeconds(pid: number, reaped: boolean): number {
+/** CPU seconds of a process and of the children it has waited for (utime + stime + cutime + cstime); 0 once it is gone. */
+function processCpuSeconds(pid: number): number {
   try {
     // Fields after the command name "(...)": state is field 3, utime 14, stime 15, cutime 16, cstime 17.
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
-    return (f[11] + f[12] + (reaped ? f[13] + f[14] : 0)) / 100;
+    return (f[11] + f[12] + f[13] + f[14]) / 100;
   } catch {
-    return 0; // the process has gone
+    return 0;
   }
 }
 
@@ -94,14 +94,14 @@ function childrenOf(parent: number): number[] {
 /** CPU seconds of the PostgreSQL server: the postmaster, the backends it has reaped and the ones still running. */
 function postgresCpuSeconds(): number {
   if (!servers.postmaster) return 0;
-  return childrenOf(servers.postmaster).reduce((total, pid) => total + processCpuSeconds(pid, true), processCpuSeconds(servers.postmaster, true));
+  return childrenOf(servers.postmaster).reduce((total, pid) => total + processCpuSeconds(pid), processCpuSeconds(servers.postmaster));
 }
 
 /** Runs a command under /usr/bin/time -v; wall time from here, peak RSS from time's report. */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const busyBefore = machineBusySeconds();
-    const s3Before = servers.moto ? processCpuSeconds(servers.moto, true) : 0;
+    const s3Before = servers.moto ? processCpuSeconds(servers.moto) : 0;
     const pgBefore = postgresCpuSeconds();
     const spawnedAt = performance.timeOrigin + performance.now();
     const started = process.hrtime.bigint();
@@ -116,7 +116,7 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${stderr.slice(-3000)}`));
       const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-      const s3Cpu = (servers.moto ? processCpuSeconds(servers.moto, true) : 0) - s3Before;
+      const s3Cpu = (servers.moto ? processCpuSeconds(servers.moto) : 0) - s3Before;
       resolve({ seconds, machineCpu: machineBusySeconds() - busyBefore, s3Cpu, pgCpu: postgresCpuSeconds() - pgBefore, maxRssKiB: rss ? Number(rss[1]) : NaN, stdout, spawnedAt });
     });
   });
