@@ -261,7 +261,8 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
       const started = performance.now();
       const watch = await watchTarget();
       try {
-        const { digest, provenSeconds } = await restoreStreaming(prefetch ?? new DumpPrefetch(opts.s3, dump), loaded, target, pgRestoreArgs(flags), watch, restoreFailed, opts.onBytes);
+        // readExport started the prefetch: with one job it always does, before checksDone.
+        const { digest, provenSeconds } = await restoreStreaming(prefetch!, loaded, target, pgRestoreArgs(flags), watch, restoreFailed, opts.onBytes);
         mark("pgRestoreDone");
         const restoreSeconds = since(started);
         opts.onPhase?.("checking");
