@@ -6,6 +6,7 @@
  * held the lock (pg_blocking_pids, pg_stat_activity) so the failure can name them.
  */
 import type { Client } from "pg";
+import { onInterrupt } from "../lib/interrupt";
 import { connect, type DbConnection } from "./connection";
 import { formatDuration, type RestoreTimeouts } from "./timeouts";
 
@@ -74,6 +75,9 @@ async function blockerDetails(client: Client, pids: readonly number[]): Promise<
   return rows.map((r) => ({ ...r, since: r.since ? r.since.toISOString().replace(/\.\d{3}Z$/, "Z") : null }));
 }
 
+/** How long an interrupted restore waits for the server to end the watched sessions. */
+const INTERRUPT_END_MS = 3_000;
+
 /**
  * Watches the target's sessions named `applicationNames` that start from now on. Polls often enough to
  * enforce the lock timeout within a tenth of it (at most every second, at least every 100 ms).
@@ -92,13 +96,16 @@ export async function watchSessions(db: DbConnection, applicationNames: readonly
   }
   const interval = Math.min(1_000, Math.max(100, Math.floor((limits.lockTimeoutMs || 10_000) / 10)));
 
+  /** The watched sessions, in pg_stat_activity ($1: application names, $2: when the watch started). */
+  const watched = `FROM pg_catalog.pg_stat_activity
+        WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()
+          AND application_name = ANY($1::text[]) AND backend_start >= $2`;
+
   const poll = async () => {
     const { rows } = await client.query<ActivityRow>(
       `SELECT pid, wait_event_type = 'Lock' AS waiting, state = 'active' AS active, query_start, left(query, 200) AS query,
               CASE WHEN wait_event_type = 'Lock' THEN pg_catalog.pg_blocking_pids(pid) END AS blockers, clock_timestamp() AS now
-         FROM pg_catalog.pg_stat_activity
-        WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()
-          AND application_name = ANY($1::text[]) AND backend_start >= $2`,
+         ${watched}`,
       [applicationNames, started],
     );
     const seen = new Set<string>();
@@ -142,6 +149,24 @@ export async function watchSessions(db: DbConnection, applicationNames: readonly
     }
   })();
 
+  // Interrupted (after the pg tools are stopped): a stopped pg_restore's backend can still wait on a lock,
+  // holding the locks it took, until the server acts on the cancel pg_restore sent as it exited. End the
+  // watched sessions and wait for them to be gone, so drp exits with none of them left.
+  const forget = onInterrupt(async () => {
+    stopped = true;
+    wake();
+    await loop;
+    try {
+      await client.query(`SELECT pg_catalog.pg_terminate_backend(pid) ${watched}`, [applicationNames, started]);
+      const until = Date.now() + INTERRUPT_END_MS;
+      while ((await client.query<{ n: number }>(`SELECT count(*)::int AS n ${watched}`, [applicationNames, started])).rows[0].n > 0 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+    } catch {
+      // The target is unreachable: its sessions end with it.
+    }
+    await client.end().catch(() => undefined);
+  });
+
   return {
     get trip() {
       return trip;
@@ -150,6 +175,7 @@ export async function watchSessions(db: DbConnection, applicationNames: readonly
       return lastBlockers;
     },
     async stop() {
+      forget();
       stopped = true;
       wake();
       await loop;
